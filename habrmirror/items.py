@@ -1,0 +1,110 @@
+"""The data that flows through a crawl: plain dataclasses, nothing else.
+
+Page objects (``habrmirror.pages``) build an :class:`Article`; the pipelines fill in what only the crawl knows
+(``fetched_url``, ``captured_at``, ``warc``, each image's ``archived``/``error``); the index pipeline writes
+:func:`article_record` of it as one JSON line. The JSON Schema in ``schema/article.schema.json`` is the
+contract for that line, and a test keeps it, this module and the README field table in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Image:
+    """One image of the article body, in body order."""
+
+    url: str
+    alt: str | None = None
+    archived: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Link:
+    """One hyperlink of the article body (absolute URL and its visible text)."""
+
+    url: str
+    text: str
+
+
+@dataclass
+class WarcPointer:
+    """Where the bytes of a capture are: a gzip member of a WARC file, relative to the archive directory."""
+
+    filename: str
+    offset: int
+    length: int
+    record_id: str
+
+
+@dataclass
+class Article:
+    """One Habr post as the index stores it (a superset of the IlyaGusev/habr dataset record)."""
+
+    id: int
+    language: str | None = None
+    url: str | None = None
+    title: str | None = None
+    text_markdown: str | None = None
+    text_html: str | None = None
+    author: str | None = None
+    original_author: str | None = None
+    original_url: str | None = None
+    lead_html: str | None = None
+    lead_markdown: str | None = None
+    type: str | None = None
+    time_published: int | None = None
+    statistics: dict[str, int] | None = None
+    labels: list[str] = field(default_factory=list)
+    hubs: list[str] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    reading_time: int | None = None
+    format: str | None = None
+    complexity: str | None = None
+    comments: Any = None
+    # --- habrmirror's own fields ---
+    text: str | None = None
+    author_name: str | None = None
+    published_at: str | None = None
+    hub_titles: list[str] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    fetched_url: str | None = None
+    captured_at: str | None = None
+    warc: WarcPointer | None = None
+    parser: str | None = None
+    gone_at: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+# The statistics keys the IlyaGusev/habr dataset uses; page objects fill only those the page carries.
+STATISTICS_KEYS = (
+    "commentsCount",
+    "favoritesCount",
+    "readingCount",
+    "score",
+    "votesCount",
+    "votesCountPlus",
+    "votesCountMinus",
+)
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    """The JSON-ready dict of an article: exactly one index line."""
+    return asdict(article)
+
+
+def article_from_record(record: dict[str, Any]) -> Article:
+    """Rebuild an :class:`Article` from an index line (inverse of :func:`article_record`)."""
+    data = dict(record)
+    data["images"] = [Image(**image) for image in data.get("images") or []]
+    data["links"] = [Link(**link) for link in data.get("links") or []]
+    if data.get("warc"):
+        data["warc"] = WarcPointer(**data["warc"])
+    return Article(**data)
