@@ -1,0 +1,5 @@
+import sys
+
+from habrmirror.cli import main
+
+sys.exit(main())

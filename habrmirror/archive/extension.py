@@ -1,0 +1,137 @@
+"""WarcRecorder: the Scrapy extension that writes every HTTP exchange of a crawl to the archive's WARC files.
+
+Third step of the flow (response recorded to WARC). It listens to ``response_downloaded``, which Scrapy sends
+before the downloader middlewares decompress bodies or follow redirects, so every hop (redirects, images,
+robots.txt, error pages) is stored as it came over the wire. The pointers of what it wrote go into
+``request.meta["habr_warc"]`` for the pipelines. What Scrapy does not keep is reconstructed in
+:func:`exchange_from_scrapy`, the one place that does it (README, "Reconstructions").
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
+
+from habrmirror.archive.cdxj import write_cdxj
+from habrmirror.archive.digests import DigestIndex
+from habrmirror.archive.download_handler import WIRE_META_KEY
+from habrmirror.archive.layout import utc_now
+from habrmirror.archive.warc import HttpExchange, WarcWriter
+from habrmirror.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+WARC_META_KEY = "habr_warc"  # request.meta key holding the WrittenExchange of the latest hop
+FETCHED_AT_META = "habr_fetched_at"  # request.meta key: when that hop was downloaded (its WARC-Date)
+
+
+def standard_reason(status: int) -> str:
+    """The standard reason phrase, used only when the download handler could not keep the one sent."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def exchange_from_scrapy(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
+    """The wire exchange as far as Scrapy and Twisted let us see it.
+
+    Reconstructed (documented in the README): the ``Host`` request header (Twisted adds it from the URL);
+    response header names in canonical capitalisation (Twisted folds case); ``Content-Length`` from the length
+    Twisted framed the body with (Twisted strips it from the headers); a body that arrived without a length
+    (chunked) is stored de-chunked and flagged; ``Connection``/``Keep-Alive`` response headers are not kept.
+    """
+    parts = urlsplit(request.url)
+    request_headers = [("Host", parts.netloc)]
+    for name, values in request.headers.items():
+        for value in values:
+            request_headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    if request.body:
+        request_headers.append(("Content-Length", str(len(request.body))))
+
+    wire = request.meta.get(WIRE_META_KEY) or {}
+    response_headers = []
+    for name, values in response.headers.items():
+        for value in values:
+            response_headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    length = wire.get("length")
+    if length is not None:
+        response_headers.append(("Content-Length", str(length)))
+    return HttpExchange(
+        url=request.url,
+        method=request.method,
+        request_headers=request_headers,
+        request_body=request.body or b"",
+        protocol=response.protocol or "HTTP/1.1",
+        status=response.status,
+        reason=wire.get("reason") or standard_reason(response.status),
+        response_headers=response_headers,
+        body=response.body,
+        fetched_at=fetched_at,
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        dechunked=bool(wire) and length is None and bool(response.body),
+    )
+
+
+class WarcRecorder:
+    """Owns the crawl's :class:`WarcWriter`; records each downloaded response with its request."""
+
+    def __init__(
+        self, session: ArchiveSession, max_size: int, gzip_level: int, dedup: bool, cdxj: bool, spider: str
+    ) -> None:
+        self.session = session
+        self.cdxj = cdxj
+        root = session.archive.root
+        for path in session.repaired_warcs:
+            self._finished(path)
+        self.writer = WarcWriter(
+            root,
+            max_size=max_size,
+            gzip_level=gzip_level,
+            warcinfo={
+                "operator": "habrmirror",
+                "description": f"habrmirror {spider} crawl of {session.origin}",
+                "isPartOf": str(root.name),
+            },
+            digests=DigestIndex(root) if dedup else None,
+            on_close=self._finished,
+        )
+        session.add_closer(self.writer.close)
+        session.add_syncer(self.writer.sync)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcRecorder:
+        settings = crawler.settings
+        recorder = cls(
+            ArchiveSession.of(crawler),
+            max_size=settings.getint("HABR_WARC_MAX_SIZE"),
+            gzip_level=settings.getint("HABR_WARC_GZIP_LEVEL", 6),
+            dedup=settings.getbool("HABR_WARC_DEDUP", True),
+            cdxj=settings.getbool("HABR_CDXJ", True),
+            spider=crawler.spidercls.name,
+        )
+        crawler.signals.connect(recorder.response_downloaded, signal=signals.response_downloaded)
+        return recorder
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        fetched_at = utc_now()
+        exchange = exchange_from_scrapy(request, response, fetched_at=fetched_at)
+        request.meta[WARC_META_KEY] = self.writer.write_exchange(exchange)
+        request.meta[FETCHED_AT_META] = fetched_at
+        self.session.stats_inc("warc/records")
+
+    def _finished(self, path: Path) -> None:
+        """A WARC file was closed: list it in the run summary and index it for replay tools."""
+        self.session.warc_files.append(str(path.relative_to(self.session.archive.root)))
+        if self.cdxj:
+            try:
+                write_cdxj(path, self.session.archive.cdxj_dir)
+            except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
+                logger.error("could not write the CDXJ index of %s: %s", path, error)

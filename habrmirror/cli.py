@@ -1,0 +1,239 @@
+"""``habrmirror <command>``: a thin command line over the library; every command is one library call.
+
+Errors a user can expect (bad id, locked archive, post deleted) become one line on stderr and a documented
+exit code (README, "Exit codes"), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from habrmirror import __version__
+from habrmirror.run import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    RunResult,
+    crawl_settings,
+    run_spider,
+)
+from habrmirror.urls import DEFAULT_ORIGIN, NotAnArticleUrl, article_id, normalize_origin
+
+DEFAULT_ARCHIVE = Path("archives")
+
+
+class UsageError(Exception):
+    """Bad arguments: reported in one line with exit code 2."""
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs (values parsed as JSON when they are JSON, else kept as text)."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def print_summary(result: RunResult, out: Path) -> None:
+    """What was archived, skipped and failed, and where the files are."""
+    summary = result.summary or {}
+    outcomes = summary.get("outcomes", {})
+    print(
+        f"archive: {out}  |  archived {outcomes.get('archived', 0)}, gone {outcomes.get('gone', 0)}, "
+        f"failed {summary.get('failed', 0)}  |  WARC files: {', '.join(summary.get('warc_files', [])) or 'none'}"
+    )
+    for failure in summary.get("failures", []):
+        print(f"  failed: {failure['id'] or failure['url']}: {failure['outcome']}: {failure['reason']}")
+    if summary.get("run"):
+        print(f"  run summary: {out / 'runs' / (summary['run'] + '.json')}")
+
+
+def archived_rows(out: Path, ids: Sequence[int]) -> list[dict[str, Any]]:
+    from habrmirror.index import IndexStore
+
+    store = IndexStore(out / "index")
+    return [row for row in (store.get(i) for i in ids) if row]
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Archive posts given as URLs or ids."""
+    try:
+        ids = [article_id(target) for target in args.targets]
+    except NotAnArticleUrl as error:
+        raise UsageError(str(error)) from None
+    overrides = {"HABR_LOCK_WAIT": args.wait, **parse_overrides(args.set)}
+    if args.no_images:
+        overrides["HABR_IMAGES"] = False
+    settings = crawl_settings(args.out, normalize_origin(args.origin), overrides)
+    result = run_spider("article", settings, url=",".join(args.targets))
+    return report_article_run(result, args.out, ids)
+
+
+def report_article_run(result: RunResult, out: Path, ids: Sequence[int]) -> int:
+    """Print one line per requested post; exit code from what happened to them."""
+    if result.locked:
+        print(f"habrmirror: {result.error}", file=sys.stderr)
+        return EXIT_LOCKED
+    if result.summary is None:
+        print(f"habrmirror: the crawl did not run: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    run_id = result.summary["run"]
+    from habrmirror.captures import iter_captures
+
+    latest = {c.id: c for c in iter_captures(out / "captures") if c.run == run_id}
+    rows = {row["id"]: row for row in archived_rows(out, ids)}
+    failed = 0
+    for requested in ids:
+        capture = latest.get(requested)
+        if capture is not None and capture.outcome == "archived" and requested in rows:
+            row = rows[requested]
+            images = row["images"]
+            archived_images = sum(1 for image in images if image["archived"])
+            print(
+                f"archived {requested}: {row['title']!r} -> {out / row['warc']['filename']} "
+                f"@{row['warc']['offset']} ({archived_images}/{len(images)} images), index {out / 'index'}"
+            )
+        else:
+            failed += 1
+            reason = f"{capture.outcome}: {capture.reason}" if capture else "not captured (see the log above)"
+            print(f"habrmirror: could not archive {requested}: {reason}", file=sys.stderr)
+    print_summary(result, out)
+    if failed == 0:
+        return EXIT_OK
+    return EXIT_FAILED if failed == len(ids) else EXIT_PARTIAL
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the bundled replica and archive every sample post it holds."""
+    from habrmirror.replica import ReplicaProcess, sample_article_urls
+
+    with ReplicaProcess() as replica:
+        print(f"replica of habr.com running at {replica.origin}")
+        urls = sample_article_urls(replica.origin)
+        overrides = {"HABR_LOOPBACK_ONLY": True, "AUTOTHROTTLE_START_DELAY": 0.1, **parse_overrides(args.set)}
+        settings = crawl_settings(args.out, replica.origin, overrides)
+        result = run_spider("article", settings, url=",".join(urls))
+        return report_article_run(result, args.out, [article_id(url) for url in urls])
+
+
+def cmd_replica(args: argparse.Namespace) -> int:
+    """Serve the local Habr replica in the foreground."""
+    from habrmirror.replica.__main__ import main as replica_main
+
+    return replica_main(args.replica_args)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print the captures of one post."""
+    from habrmirror.captures import history
+
+    try:
+        wanted = article_id(args.article)
+    except NotAnArticleUrl as error:
+        raise UsageError(str(error)) from None
+    captures = history(Path(args.archive) / "captures", wanted)
+    if not captures:
+        print(f"habrmirror: no captures of {wanted} in {args.archive}", file=sys.stderr)
+        return EXIT_FAILED
+    for capture in captures:
+        where = f"{capture.warc.filename}@{capture.warc.offset}" if capture.warc else "-"
+        status = capture.status if capture.status is not None else "-"
+        revisit = " (unchanged: revisit)" if capture.revisit else ""
+        reason = f" {capture.reason}" if capture.reason else ""
+        print(f"{capture.time}  {status}  {capture.outcome}{revisit}  {capture.url}  {where}{reason}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="habrmirror",
+        description="Archive habr.com posts into WARC files plus a JSON index.",
+        epilog="Example: habrmirror demo",
+    )
+    parser.add_argument("--version", action="version", version=f"habrmirror {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str, example: str) -> Any:
+        sub = commands.add_parser(name, help=help_, description=help_, epilog=f"Example: {example}")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def crawl_options(sub: Any, default_out: Path = DEFAULT_ARCHIVE) -> None:
+        sub.add_argument(
+            "--out", type=Path, default=default_out, help=f"archive directory (default {default_out}/)"
+        )
+        sub.add_argument("--origin", default=DEFAULT_ORIGIN, help=f"site to crawl (default {DEFAULT_ORIGIN})")
+        sub.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="override a Scrapy setting"
+        )
+
+    sub = add(
+        "archive",
+        cmd_archive,
+        "Archive one or more posts (URL or id) with their images.",
+        "habrmirror archive https://habr.com/ru/articles/454184/",
+    )
+    sub.add_argument("targets", nargs="+", metavar="URL_OR_ID")
+    crawl_options(sub)
+    sub.add_argument(
+        "--wait", type=float, default=60, help="seconds to wait for a running crawl's lock (default 60)"
+    )
+    sub.add_argument("--no-images", action="store_true", help="do not fetch the body images")
+
+    sub = add(
+        "demo",
+        cmd_demo,
+        "Offline demo: start the bundled replica and archive every sample post it holds.",
+        "habrmirror demo --out archives/demo",
+    )
+    sub.add_argument(
+        "--out", type=Path, default=DEFAULT_ARCHIVE / "demo", help="archive directory (archives/demo/)"
+    )
+    sub.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a Scrapy setting"
+    )
+
+    sub = add(
+        "replica",
+        cmd_replica,
+        "Serve the local Habr replica (real saved pages) on 127.0.0.1.",
+        "habrmirror replica --port 8089",
+    )
+    sub.add_argument("replica_args", nargs=argparse.REMAINDER, help="options of the replica (--port N, ...)")
+
+    sub = add("history", cmd_history, "Show the captures of one post.", "habrmirror history 454184 archives/")
+    sub.add_argument("article", metavar="URL_OR_ID")
+    sub.add_argument(
+        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UsageError as error:
+        print(f"habrmirror: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("habrmirror: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

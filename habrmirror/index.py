@@ -1,0 +1,118 @@
+"""The JSON index: one JSON line per article id (its latest good capture), sharded by id into ``index/NNNNN.jsonl``.
+
+Last step of the flow (item validated -> index row). A shard is rewritten whole and atomically (temp file,
+fsync, rename), so a reader never sees a torn line or two lines for one id, and a run touches only the shards it
+changes. Rows changed by a run are held in memory and written in batches (every ``flush_rows`` changes and at
+the end); what a kill loses from that batch is rebuilt from the append-only capture log on the next start
+(:mod:`habrmirror.recovery`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from habrmirror.archive.layout import write_atomic
+
+SHARD_SIZE = 1000
+
+
+def shard_name(article_id: int) -> str:
+    """``454184`` -> ``00454.jsonl`` (ids 454000-454999)."""
+    return f"{article_id // SHARD_SIZE:05d}.jsonl"
+
+
+def dumps_row(row: dict[str, Any]) -> str:
+    """One index line: compact JSON, UTF-8 text kept readable, no newline inside."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_shard(path: Path) -> dict[int, str]:
+    """Lines of one shard by id (a shard is always complete: it is only ever replaced atomically)."""
+    rows: dict[int, str] = {}
+    if path.exists():
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                line = line.rstrip("\n")
+                if line:
+                    rows[int(json.loads(line)["id"])] = line
+    return rows
+
+
+def iter_rows(index_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every row of an index directory, shard by shard (streaming: one shard in memory at a time)."""
+    for path in sorted(index_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+class IndexStore:
+    """Read and update the sharded index; changes are buffered per shard and flushed atomically."""
+
+    def __init__(self, index_dir: Path, flush_rows: int = 200, cached_shards: int = 2) -> None:
+        self.index_dir = index_dir
+        self.flush_rows = flush_rows
+        self.cached_shards = cached_shards
+        self._shards: dict[str, dict[int, str]] = {}  # loaded shards, most recently used last
+        self._dirty: set[str] = set()
+        self._pending = 0
+
+    def _shard(self, name: str) -> dict[int, str]:
+        rows = self._shards.pop(name, None)
+        if rows is None:
+            rows = read_shard(self.index_dir / name)
+        self._shards[name] = rows
+        self._evict()
+        return rows
+
+    def _evict(self) -> None:
+        """Keep memory bounded: drop clean shards beyond ``cached_shards`` (oldest first)."""
+        for name in list(self._shards):
+            if len(self._shards) <= self.cached_shards:
+                break
+            if name not in self._dirty:
+                del self._shards[name]
+
+    def get(self, article_id: int) -> dict[str, Any] | None:
+        line = self._shard(shard_name(article_id)).get(article_id)
+        return json.loads(line) if line is not None else None
+
+    def put(self, row: dict[str, Any]) -> None:
+        """Insert or replace the row for ``row["id"]``."""
+        name = shard_name(int(row["id"]))
+        self._shard(name)[int(row["id"])] = dumps_row(row)
+        self._dirty.add(name)
+        self._pending += 1
+
+    @property
+    def needs_flush(self) -> bool:
+        """True once ``flush_rows`` changes are buffered."""
+        return self._pending >= self.flush_rows
+
+    def mark_gone(self, article_id: int, gone_at: str) -> bool:
+        """Set ``gone_at`` on an archived row (the post now answers 404); never removes it. False if no row."""
+        row = self.get(article_id)
+        if row is None:
+            return False
+        if not row.get("gone_at"):
+            row["gone_at"] = gone_at
+            self.put(row)
+        return True
+
+    def flush(self) -> list[Path]:
+        """Atomically rewrite every dirty shard, rows sorted by id; returns the shards written."""
+        written = []
+        for name in sorted(self._dirty):
+            rows = self._shards[name]
+            data = "".join(rows[key] + "\n" for key in sorted(rows)).encode("utf-8")
+            path = self.index_dir / name
+            write_atomic(path, data)
+            written.append(path)
+        self._dirty.clear()
+        self._pending = 0
+        self._evict()
+        return written

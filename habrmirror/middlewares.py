@@ -1,0 +1,123 @@
+"""Downloader middlewares: politeness (Retry-After, request budget) and the loopback guard used by tests.
+
+They sit between the spider's requests and the download, before anything is recorded to the WARC.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from habrmirror.archive.layout import utc_now
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnlyMiddleware:
+    """With ``HABR_LOOPBACK_ONLY``, refuse any request off 127.0.0.1 (tests and the demo never leave the box)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LoopbackOnlyMiddleware:
+        if not crawler.settings.getbool("HABR_LOOPBACK_ONLY"):
+            raise NotConfigured("HABR_LOOPBACK_ONLY is off")
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        host = urlsplit(request.url).hostname or ""
+        if not is_loopback_host(host):
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("habrmirror/loopback_guard/refused")
+            raise IgnoreRequest(f"HABR_LOOPBACK_ONLY refuses {request.url}")
+
+
+class RequestBudgetMiddleware:
+    """``HABR_REQUEST_BUDGET``: after N requests the run stops (what is archived stays; the mark is not moved)."""
+
+    def __init__(self, crawler: Crawler, budget: int) -> None:
+        self.crawler = crawler
+        self.budget = budget
+        self.used = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
+        budget = crawler.settings.getint("HABR_REQUEST_BUDGET")
+        if budget <= 0:
+            raise NotConfigured("no HABR_REQUEST_BUDGET set")
+        return cls(crawler, budget)
+
+    def process_request(self, request: Request) -> None:
+        self.used += 1
+        if self.used > self.budget:
+            assert self.crawler.engine is not None
+            if self.used == self.budget + 1:
+                logger.warning("request budget of %d used up: stopping the run", self.budget)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="request_budget"))
+            raise IgnoreRequest("request budget used up")
+
+
+def retry_after_seconds(value: bytes | None) -> float | None:
+    """Parse ``Retry-After``: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        return max(0.0, (parsedate_to_datetime(text) - utc_now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retry, but a 429/503 waits as long as the server's ``Retry-After`` says (exponential backoff
+    when it says nothing), capped by ``HABR_RETRY_AFTER_MAX`` seconds."""
+
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("HABR_RETRY_AFTER_MAX", 600)
+        self.base_backoff = settings.getfloat("HABR_RETRY_BACKOFF", 2.0)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        attempt = request.meta.get("retry_times", 0) + 1
+        max_retries = request.meta.get("max_retry_times", self.max_retry_times)
+        if response.status in (429, 503) and not request.meta.get("dont_retry") and attempt <= max_retries:
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wait is None:
+                wait = self.base_backoff * (2 ** (attempt - 1))
+            if wait > self.max_wait:
+                logger.warning(
+                    "%s asks to wait %.0fs (> HABR_RETRY_AFTER_MAX): not retrying", request.url, wait
+                )
+                return response
+            logger.info(
+                "%s answered %d; waiting %.1fs before retry %d", request.url, response.status, wait, attempt
+            )
+            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
+        return super().process_response(request, response)

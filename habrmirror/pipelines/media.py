@@ -1,0 +1,64 @@
+"""ImageCapturePipeline: fetch each body image of an article so it lands in the same WARC.
+
+Step "media fetched (also into the WARC)" of the flow. Images go through the normal downloader (robots.txt,
+throttling, retries), so the WarcRecorder records them like any other exchange; this pipeline only notes, per
+image, whether it was archived and why not. A failed image never fails the article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from habrmirror.archive.extension import WARC_META_KEY
+from habrmirror.items import Article, Image
+from habrmirror.session import ArchiveSession
+
+IMAGE_OF_META = "habr_image_of"
+
+
+class ImageCapturePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.session = ArchiveSession.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ImageCapturePipeline:
+        if not crawler.settings.getbool("HABR_IMAGES", True):
+            raise NotConfigured("HABR_IMAGES is off")
+        return cls(crawler)
+
+    async def process_item(self, item: Article) -> Article:
+        if not isinstance(item, Article) or not item.images:
+            return item
+        by_url: dict[str, list[Image]] = {}
+        for image in item.images:
+            by_url.setdefault(image.url, []).append(image)
+        results = await asyncio.gather(*(self._fetch(url, item.id) for url in by_url))
+        for url, (archived, error) in zip(by_url, results, strict=True):
+            for image in by_url[url]:
+                image.archived, image.error = archived, error
+        self.session.stats_inc("images/archived", sum(1 for ok, _ in results if ok))
+        self.session.stats_inc("images/failed", sum(1 for ok, _ in results if not ok))
+        return item
+
+    async def _fetch(self, url: str, article_id: int) -> tuple[bool, str | None]:
+        """(archived, error) for one image URL."""
+        assert self.crawler.engine is not None
+        request = scrapy.Request(
+            url, meta={IMAGE_OF_META: article_id, "handle_httpstatus_all": True}, priority=10
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except IgnoreRequest as error:
+            return False, f"not fetched: {error}" if str(error) else "not fetched (robots.txt or policy)"
+        except Exception as error:  # network errors: reported per image, never fatal
+            return False, f"{type(error).__name__}: {error}"
+        if not 200 <= response.status < 300:
+            return False, f"HTTP {response.status}"
+        if response.meta.get(WARC_META_KEY) is None:
+            return False, "downloaded but not recorded in the WARC"
+        return True, None

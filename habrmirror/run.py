@@ -1,0 +1,69 @@
+"""Run one habrmirror spider in this process and return its summary: what the CLI commands call.
+
+The crawl itself is plain Scrapy with ``habrmirror.settings``, so ``scrapy crawl`` and scrapyd behave the same;
+this module only turns command-line choices into settings and the outcome into a :class:`RunResult`.
+A process can run one crawl (Twisted's reactor cannot be restarted), which is why every command is one run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from habrmirror.archive.layout import LockHeld
+
+# Exit codes, documented in the README.
+EXIT_OK = 0
+EXIT_FAILED = 1  # nothing of what was asked could be archived
+EXIT_USAGE = 2  # bad arguments
+EXIT_PARTIAL = 3  # some articles failed (the rest is archived)
+EXIT_LOCKED = 4  # another writer holds the archive's lock
+EXIT_INTERRUPTED = 5  # the run was stopped (signal, budget) before it finished
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, Any] | None
+    error: str | None = None
+    locked: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def crawl_settings(
+    archive_dir: Path, origin: str, overrides: dict[str, Any] | None = None, log_level: str = "WARNING"
+) -> Settings:
+    """habrmirror's settings module plus this run's archive, origin and overrides."""
+    settings = Settings()
+    settings.setmodule("habrmirror.settings", priority="project")
+    settings.set("HABR_ARCHIVE_DIR", str(archive_dir), priority="cmdline")
+    settings.set("HABR_ORIGIN", origin, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult:
+    """Run ``spider`` to completion; returns its summary, or why it did not run."""
+    process = CrawlerProcess(settings, install_root_handler=True)
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
+    crawler = process.create_crawler(spider)
+    failures: list[BaseException] = []
+    deferred = process.crawl(crawler, **spider_args)
+    deferred.addErrback(lambda failure: failures.append(failure.value))
+    process.start()
+    session = getattr(crawler, "_habr_session", None)
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if failures:
+        error = failures[0]
+        if isinstance(error, LockHeld):
+            return RunResult(None, str(error), locked=True, stats=stats)
+        return RunResult(
+            session.summary if session else None, f"{type(error).__name__}: {error}", stats=stats
+        )
+    return RunResult(session.summary if session else None, stats=stats)

@@ -1,0 +1,189 @@
+"""ArchiveSession: the Scrapy extension that owns one run's hold on an archive directory.
+
+It takes the single-writer lock (so ``scrapy crawl`` and scrapyd runs take it too), creates the layout,
+repairs WARC files a killed run left open, replays captures the index had not flushed, and owns the capture
+log and the index store the pipelines write through. At the end it flushes everything and writes the run
+summary to ``DIR/runs/<run>.json``. Other components reach it with :meth:`ArchiveSession.of`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from habrmirror.archive.layout import ArchiveDir, LockHeld, iso, utc_now, write_json_atomic
+from habrmirror.archive.warc import repair_open_warcs
+from habrmirror.captures import Capture, CaptureLog
+from habrmirror.index import IndexStore
+from habrmirror.items import WarcPointer
+from habrmirror.recovery import CHECKPOINT_NAME, replay_unflushed_captures
+from habrmirror.urls import normalize_origin
+
+logger = logging.getLogger(__name__)
+
+MAX_LISTED_FAILURES = 1000  # the summary lists this many failures in full and counts the rest
+FAILURE_OUTCOMES = {
+    "forbidden",
+    "not_article",
+    "blocked",
+    "parse_error",
+    "invalid",
+    "http_error",
+    "network_error",
+}
+
+
+class ArchiveSession:
+    """One run's state: lock, capture log, index, counters, summary."""
+
+    def __init__(self, root: Path, origin: str, lock_wait: float, flush_rows: int, holder: str) -> None:
+        self.archive = ArchiveDir(root)
+        self.origin = normalize_origin(origin)
+        self.started = utc_now()
+        self.run_id = self.started.strftime("%Y%m%dT%H%M%SZ")
+        self._stack = ExitStack()
+        # The lock comes first: nothing (not even a repair) touches a directory another writer holds.
+        self._stack.enter_context(self.archive.writer_lock(wait=lock_wait, holder=holder))
+        self.archive.ensure(self.origin)
+        # A killed run leaves its WARC open and maybe index rows unflushed: close the one, rebuild the other.
+        self.repaired_warcs = repair_open_warcs(self.archive.warc_dir)
+        for path in self.repaired_warcs:
+            logger.warning("repaired WARC left open by an interrupted run: %s", path)
+        self.captures = CaptureLog(self.archive.captures_dir)
+        self.index = IndexStore(self.archive.index_dir, flush_rows=flush_rows)
+        if replay_unflushed_captures(self.archive, self.index):
+            self.flush_index()
+        self.outcomes: Counter[str] = Counter()
+        self.failures: list[dict[str, Any]] = []
+        self.warc_files: list[str] = []
+        self.capture_context: dict[
+            int, dict[str, Any]
+        ] = {}  # spider -> index pipeline, per article in flight
+        self.extra: dict[str, Any] = {}  # spider-specific summary fields (e.g. the listing high-water mark)
+        self.closed = False
+        self.summary: dict[str, Any] | None = None
+        self.stats: Any = None  # the crawler's stats collector, set by of()
+        self._closers: list[Callable[[], None]] = []
+        self._syncers: list[Callable[[], None]] = []
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> ArchiveSession:
+        """The crawler's session, created on first use (extensions and pipelines share one)."""
+        session = getattr(crawler, "_habr_session", None)
+        if session is None:
+            settings = crawler.settings
+            session = cls(
+                root=Path(settings.get("HABR_ARCHIVE_DIR", "archives/")),
+                origin=settings.get("HABR_ORIGIN", "https://habr.com"),
+                lock_wait=settings.getfloat("HABR_LOCK_WAIT", 0),
+                flush_rows=settings.getint("HABR_INDEX_FLUSH_ROWS", 200),
+                holder=f"scrapy crawl {crawler.spidercls.name}",
+            )
+            session.stats = crawler.stats
+            crawler._habr_session = session  # type: ignore[attr-defined]
+            crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
+        return session
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
+        try:
+            return cls.of(crawler)
+        except LockHeld as error:
+            logger.error("%s; not starting. Wait for it to finish, or use --wait.", error)
+            raise
+
+    def add_closer(self, close: Callable[[], None]) -> None:
+        """Run ``close`` at the end of the run, before the index is flushed and the lock released."""
+        self._closers.append(close)
+
+    def add_syncer(self, sync: Callable[[], None]) -> None:
+        """Run ``sync`` before every index flush, so no index row points at bytes not yet on disk."""
+        self._syncers.append(sync)
+
+    def stats_inc(self, key: str, count: int = 1) -> None:
+        """Increment ``habrmirror/<key>`` in the crawl stats."""
+        if self.stats is not None:
+            self.stats.inc_value(f"habrmirror/{key}", count)
+
+    def record(
+        self,
+        article_id: int | None,
+        url: str,
+        status: int | None,
+        outcome: str,
+        reason: str | None = None,
+        warc: WarcPointer | None = None,
+        images: list[dict[str, Any]] | None = None,
+        revisit: bool = False,
+        time: str | None = None,
+    ) -> None:
+        """Log one fetch attempt for an article (``time``: when its response arrived) and count its outcome."""
+        capture = Capture(
+            id=article_id,
+            url=url,
+            time=time or iso(utc_now()),
+            status=status,
+            outcome=outcome,
+            reason=reason,
+            warc=warc,
+            run=self.run_id,
+            images=images,
+            revisit=revisit,
+        )
+        self.captures.append(capture)
+        self.outcomes[outcome] += 1
+        self.stats_inc(f"articles/{outcome}")
+        if outcome in FAILURE_OUTCOMES:
+            if len(self.failures) < MAX_LISTED_FAILURES:
+                self.failures.append({"id": article_id, "url": url, "outcome": outcome, "reason": reason})
+            if outcome != "not_article":
+                logger.warning("article %s %s: %s", article_id, outcome, reason)
+
+    def put_row(self, row: dict[str, Any]) -> None:
+        """Buffer an index row (after its capture was logged); flush the batch when it is full."""
+        self.index.put(row)
+        if self.index.needs_flush:
+            self.flush_index()
+
+    def flush_index(self) -> None:
+        """Write dirty index shards, then note how far the capture log is reflected in them."""
+        for sync in self._syncers:
+            sync()
+        self.captures.sync()
+        self.index.flush()
+        self.captures.write_checkpoint(self.archive.state_dir / CHECKPOINT_NAME)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for close in reversed(self._closers):
+            close()
+        self.flush_index()
+        self.captures.close()
+        failed = sum(count for outcome, count in self.outcomes.items() if outcome in FAILURE_OUTCOMES)
+        self.summary = {
+            "run": self.run_id,
+            "spider": spider.name,
+            "archive": str(self.archive.root),
+            "origin": self.origin,
+            "started": iso(self.started),
+            "finished": iso(utc_now()),
+            "finish_reason": reason,
+            "outcomes": dict(self.outcomes),
+            "archived": self.outcomes.get("archived", 0),
+            "failed": failed,
+            "failures": self.failures,
+            "failures_not_listed": max(0, failed - len(self.failures)),
+            "warc_files": self.warc_files,
+            **self.extra,
+        }
+        write_json_atomic(self.archive.runs_dir / f"{self.run_id}.json", self.summary)
+        self._stack.close()

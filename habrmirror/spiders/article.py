@@ -1,0 +1,31 @@
+"""``article`` spider: archive one post (or a few) given as URLs or ids.
+
+``scrapy crawl article -a url=https://habr.com/ru/articles/454184/`` or ``-a url=454184``; several may be
+given comma-separated. Used by ``habrmirror archive`` and ``habrmirror demo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+
+from habrmirror.spiders.base import HabrSpider
+from habrmirror.urls import article_id, request_url
+
+
+class ArticleSpider(HabrSpider):
+    name = "article"
+
+    def __init__(self, url: str = "", *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = [part.strip() for part in url.split(",") if part.strip()]
+        if not self.targets:
+            raise ValueError("the article spider needs -a url=URL_OR_ID[,URL_OR_ID...]")
+        for target in self.targets:
+            article_id(target)  # fail early on input that is not an article
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for target in self.targets:
+            yield self.article_request(request_url(target, self.origin), article_id(target))

@@ -1,0 +1,128 @@
+"""What every habrmirror spider shares: the origin, the polite User-Agent, and routing an article response.
+
+Spiders only route: they build requests and hand responses to the page objects; what happens to the item
+afterwards (images, validation, index) is the pipelines' job, and the WARC is written before the spider sees
+the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+
+from habrmirror import __version__
+from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
+from habrmirror.archive.layout import iso, utc_now
+from habrmirror.items import Article
+from habrmirror.pages import parse_article
+from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
+from habrmirror.session import ArchiveSession
+from habrmirror.urls import normalize_origin
+
+ARTICLE_ID_META = "habr_article_id"
+# Statuses an article callback sees itself (everything else is an http_error via the errback).
+ARTICLE_STATUSES = [403, 404, 410]
+
+
+class HabrSpider(scrapy.Spider):
+    """Base spider: ``-a origin=`` (default ``HABR_ORIGIN``) and article routing."""
+
+    origin: str
+    session: ArchiveSession
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        contact = settings.get("HABR_CONTACT")
+        if (
+            contact
+            and "habrmirror/" in settings.get("USER_AGENT", "")
+            and contact not in settings["USER_AGENT"]
+        ):
+            settings.set(
+                "USER_AGENT", f"habrmirror/{__version__} (+{contact}; web archiving)", priority="spider"
+            )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HabrSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.origin = normalize_origin(kwargs.get("origin") or crawler.settings.get("HABR_ORIGIN"))
+        spider.session = ArchiveSession.of(crawler)
+        return spider
+
+    def article_request(self, url: str, article_id: int | None, **meta: Any) -> scrapy.Request:
+        """The request for one article page (redirects followed; each hop is recorded)."""
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            dont_filter=True,
+            meta={ARTICLE_ID_META: article_id, "handle_httpstatus_list": ARTICLE_STATUSES, **meta},
+        )
+
+    def parse_article(self, response: Response) -> Iterator[Article]:
+        """Route an article response: a parsed item goes to the pipelines, anything else is logged as a capture."""
+        article_id = response.meta.get(ARTICLE_ID_META)
+        written = response.meta.get(WARC_META_KEY)
+        pointer = written.content_pointer if written else None
+        if response.status in (404, 410):
+            reason = f"HTTP {response.status}: deleted or never existed"
+            self.session.record(article_id, response.url, response.status, "gone", reason, pointer)
+            if article_id is not None:
+                self.session.index.mark_gone(article_id, iso(utc_now()))
+            return
+        if response.status == 403:
+            self.session.record(
+                article_id, response.url, 403, "forbidden", "HTTP 403: draft or hidden post", pointer
+            )
+            return
+        fetched_at = response.meta.get(FETCHED_AT_META) or utc_now()
+        try:
+            article = parse_article(response.url, response.body, fetched_at)
+        except NotAnArticlePage as error:
+            self.session.record(article_id, response.url, response.status, "not_article", str(error), pointer)
+            return
+        except BlockedPage as error:
+            self.session.record(article_id, response.url, response.status, "blocked", str(error), pointer)
+            return
+        except ParseError as error:
+            self.session.record(article_id, response.url, response.status, "parse_error", str(error), pointer)
+            return
+        article.fetched_url = response.url
+        article.captured_at = iso(fetched_at)
+        article.warc = pointer
+        self.session.capture_context[article.id] = {
+            "status": response.status,
+            "revisit": bool(written and written.revisit_of),
+        }
+        yield article
+
+    def article_failed(self, failure: Failure) -> None:
+        """Network errors and HTTP statuses the callback does not handle."""
+        request = failure.request  # type: ignore[attr-defined]
+        article_id = request.meta.get(ARTICLE_ID_META)
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            written = request.meta.get(WARC_META_KEY)
+            self.session.record(
+                article_id,
+                request.url,
+                response.status,
+                "http_error",
+                f"HTTP {response.status}",
+                written.content_pointer if written else None,
+            )
+        else:
+            self.session.record(
+                article_id,
+                request.url,
+                None,
+                "network_error",
+                f"{failure.type.__name__}: {failure.getErrorMessage()}",
+            )
