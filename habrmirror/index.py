@@ -50,13 +50,59 @@ def iter_rows(index_dir: Path) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
 
 
+class ArchivedIds:
+    """Which ids have a row, as a bitmap (Habr ids are dense: 1M ids take 125 KB), so a listing crawl decides
+    "already archived?" without reading shards. Saved beside the shards; rebuilt from them when missing."""
+
+    def __init__(self, bits: bytearray | None = None) -> None:
+        self.bits = bits if bits is not None else bytearray()
+
+    def add(self, article_id: int) -> None:
+        byte = article_id >> 3
+        if byte >= len(self.bits):
+            self.bits.extend(bytes(byte + 1 - len(self.bits) + 4096))
+        self.bits[byte] |= 1 << (article_id & 7)
+
+    def __contains__(self, article_id: object) -> bool:
+        if not isinstance(article_id, int) or article_id < 0:
+            return False
+        byte = article_id >> 3
+        return byte < len(self.bits) and bool(self.bits[byte] & (1 << (article_id & 7)))
+
+    def __len__(self) -> int:
+        return sum(bin(value).count("1") for value in self.bits)
+
+    def save(self, path: Path) -> None:
+        write_atomic(path, bytes(self.bits.rstrip(b"\0")))
+
+    @classmethod
+    def load(cls, path: Path, index_dir: Path) -> ArchivedIds:
+        """The saved bitmap, or one rebuilt from the shards (reading only each line's leading id)."""
+        if path.exists():
+            return cls(bytearray(path.read_bytes()))
+        ids = cls()
+        for shard in sorted(index_dir.glob("*.jsonl")):
+            with shard.open("rb") as handle:
+                for line in handle:
+                    head = line[:40]
+                    if head.startswith(b'{"id":'):
+                        ids.add(int(head[6:].split(b",", 1)[0]))
+                    elif line.strip():
+                        ids.add(int(json.loads(line)["id"]))
+        return ids
+
+
 class IndexStore:
     """Read and update the sharded index; changes are buffered per shard and flushed atomically."""
 
-    def __init__(self, index_dir: Path, flush_rows: int = 200, cached_shards: int = 2) -> None:
+    def __init__(
+        self, index_dir: Path, flush_rows: int = 200, cached_shards: int = 2, ids_path: Path | None = None
+    ) -> None:
         self.index_dir = index_dir
         self.flush_rows = flush_rows
         self.cached_shards = cached_shards
+        self.ids_path = ids_path or index_dir.parent / "state" / "index-ids.bin"
+        self.ids = ArchivedIds.load(self.ids_path, index_dir)
         self._shards: dict[str, dict[int, str]] = {}  # loaded shards, most recently used last
         self._dirty: set[str] = set()
         self._pending = 0
@@ -71,7 +117,7 @@ class IndexStore:
 
     def _evict(self) -> None:
         """Keep memory bounded: drop clean shards beyond ``cached_shards`` (oldest first)."""
-        for name in list(self._shards):
+        for name in list(self._shards)[:-1]:  # never the one just used
             if len(self._shards) <= self.cached_shards:
                 break
             if name not in self._dirty:
@@ -85,6 +131,7 @@ class IndexStore:
         """Insert or replace the row for ``row["id"]``."""
         name = shard_name(int(row["id"]))
         self._shard(name)[int(row["id"])] = dumps_row(row)
+        self.ids.add(int(row["id"]))
         self._dirty.add(name)
         self._pending += 1
 
@@ -112,6 +159,8 @@ class IndexStore:
             path = self.index_dir / name
             write_atomic(path, data)
             written.append(path)
+        if written:
+            self.ids.save(self.ids_path)
         self._dirty.clear()
         self._pending = 0
         self._evict()

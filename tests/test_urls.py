@@ -1,0 +1,70 @@
+"""Every URL form Habr has used reduces to the article id; listing and canonical URLs."""
+
+import pytest
+
+from habrmirror.urls import NotAnArticleUrl, article_id, article_url, is_article_url, listing_url, request_url
+
+FORMS = [
+    ("454184", 454184),
+    ("https://habr.com/ru/post/454184/", 454184),
+    ("https://habr.com/ru/post/454184", 454184),
+    ("https://habr.com/ru/articles/454184/", 454184),
+    ("https://habr.com/en/articles/454184/?utm_source=x#comments", 454184),
+    ("https://habr.com/ru/companies/yandex/articles/454184/", 454184),
+    ("https://habr.com/ru/companies/yandex/news/454184/", 454184),
+    ("https://habr.com/ru/company/parallels/blog/462783/", 462783),
+    ("https://habr.com/ru/news/454184/", 454184),
+    ("https://habr.com/ru/news/t/454184/", 454184),
+    ("https://habr.com/p/454184/", 454184),
+    ("https://habr.com/post/1000/", 1000),
+    ("https://habr.com/en/post/454184/", 454184),
+    ("https://habr.com/en/company/x/blog/454184/", 454184),
+    ("https://m.habr.com/ru/post/454184/", 454184),
+    ("https://m.habr.com/ru/company/parallels/blog/462783/", 462783),
+    ("https://habrahabr.ru/post/100000/", 100000),
+    ("https://habr.com/ru/amp/publications/483202/", 483202),
+    ("https://habr.com/ru/amp/post/483202/", 483202),
+    ("habr.com/ru/articles/454184/", 454184),
+    ("http://127.0.0.1:8089/ru/post/454184/", 454184),
+    ("https://habr.com/ru/sandbox/454184/", 454184),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FORMS)
+def test_article_id_from_every_form(text: str, expected: int) -> None:
+    assert article_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://habr.com/ru/articles/",
+        "https://habr.com/ru/articles/page2/",
+        "https://habr.com/ru/hubs/python/",
+        "https://habr.com/ru/users/someone/",
+        "https://habr.com/ru/articles/454184/comments/",
+        "hello",
+        "",
+    ],
+)
+def test_non_article_urls_are_refused(text: str) -> None:
+    with pytest.raises(NotAnArticleUrl):
+        article_id(text)
+    assert not is_article_url(text)
+
+
+def test_canonical_and_request_urls() -> None:
+    assert article_url(454184) == "https://habr.com/ru/articles/454184/"
+    assert article_url(5, "http://127.0.0.1:9/", "en") == "http://127.0.0.1:9/en/articles/5/"
+    assert request_url("454184", "http://127.0.0.1:9") == "http://127.0.0.1:9/ru/articles/454184/"
+    # a URL is fetched as given, whatever the origin
+    assert request_url("https://habr.com/ru/post/1/", "http://127.0.0.1:9") == "https://habr.com/ru/post/1/"
+
+
+def test_listing_urls() -> None:
+    assert listing_url("https://habr.com", "articles", 1) == "https://habr.com/ru/articles/"
+    assert listing_url("https://habr.com", "articles", 3) == "https://habr.com/ru/articles/page3/"
+    assert listing_url("https://habr.com", "news", 2, "en") == "https://habr.com/en/news/page2/"
+    assert listing_url("https://habr.com", "all", 2) == "https://habr.com/ru/all/page2/"
+    with pytest.raises(ValueError):
+        listing_url("https://habr.com", "feed")
