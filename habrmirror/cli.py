@@ -116,9 +116,24 @@ def report_article_run(result: RunResult, out: Path, ids: Sequence[int]) -> int:
     return EXIT_FAILED if failed == len(ids) else EXIT_PARTIAL
 
 
+def sample_article_urls(origin: str) -> list[str]:
+    """One URL per real sample post the replica holds, in the forms users paste (one old form redirects)."""
+    from habrmirror.replica.catalog import load_sample_entries
+
+    urls = []
+    for entry in load_sample_entries():
+        if not entry.canonical:
+            urls.append(origin + entry.paths[0])  # the AMP rendering, the mirror page
+        elif entry.era == "tm":
+            urls.append(f"{origin}/ru/post/{entry.id}/")  # 301 to /ru/articles/ID/, both hops recorded
+        else:
+            urls.append(origin + (entry.paths[0] if entry.paths else f"/ru/articles/{entry.id}/"))
+    return urls
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the bundled replica and archive every sample post it holds."""
-    from habrmirror.replica import ReplicaProcess, sample_article_urls
+    from habrmirror.replica import ReplicaProcess
 
     with ReplicaProcess() as replica:
         print(f"replica of habr.com running at {replica.origin}")

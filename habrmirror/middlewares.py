@@ -44,7 +44,7 @@ class LoopbackOnlyMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LoopbackOnlyMiddleware:
         if not crawler.settings.getbool("HABR_LOOPBACK_ONLY"):
-            raise NotConfigured("HABR_LOOPBACK_ONLY is off")
+            raise NotConfigured  # switched off
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
@@ -67,7 +67,7 @@ class RequestBudgetMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
         budget = crawler.settings.getint("HABR_REQUEST_BUDGET")
         if budget <= 0:
-            raise NotConfigured("no HABR_REQUEST_BUDGET set")
+            raise NotConfigured  # no budget: switched off
         return cls(crawler, budget)
 
     def process_request(self, request: Request) -> None:

@@ -50,7 +50,7 @@ def crawl_settings(
 
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult:
     """Run ``spider`` to completion; returns its summary, or why it did not run."""
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
     crawler = process.create_crawler(spider)
     failures: list[BaseException] = []
@@ -58,7 +58,10 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult
     deferred.addErrback(lambda failure: failures.append(failure.value))
     process.start()
     session = getattr(crawler, "_habr_session", None)
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats()
+    except RuntimeError:  # the crawl never started
+        stats = {}
     if failures:
         error = failures[0]
         if isinstance(error, LockHeld):

@@ -69,9 +69,10 @@ class ArchiveSession:
         self.extra: dict[str, Any] = {}  # spider-specific summary fields (e.g. the listing high-water mark)
         self.closed = False
         self.summary: dict[str, Any] | None = None
-        self.stats: Any = None  # the crawler's stats collector, set by of()
+        self.crawler: Crawler | None = None  # set by of(); its stats exist once the crawl starts
         self._closers: list[Callable[[], None]] = []
         self._syncers: list[Callable[[], None]] = []
+        self._finalizers: list[Callable[[str], None]] = []
 
     @classmethod
     def of(cls, crawler: Crawler) -> ArchiveSession:
@@ -86,7 +87,7 @@ class ArchiveSession:
                 flush_rows=settings.getint("HABR_INDEX_FLUSH_ROWS", 200),
                 holder=f"scrapy crawl {crawler.spidercls.name}",
             )
-            session.stats = crawler.stats
+            session.crawler = crawler
             crawler._habr_session = session  # type: ignore[attr-defined]
             crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
         return session
@@ -103,14 +104,18 @@ class ArchiveSession:
         """Run ``close`` at the end of the run, before the index is flushed and the lock released."""
         self._closers.append(close)
 
+    def add_finalizer(self, finalize: Callable[[str], None]) -> None:
+        """Run ``finalize(finish_reason)`` at the end of the run, before the summary is written."""
+        self._finalizers.append(finalize)
+
     def add_syncer(self, sync: Callable[[], None]) -> None:
         """Run ``sync`` before every index flush, so no index row points at bytes not yet on disk."""
         self._syncers.append(sync)
 
     def stats_inc(self, key: str, count: int = 1) -> None:
         """Increment ``habrmirror/<key>`` in the crawl stats."""
-        if self.stats is not None:
-            self.stats.inc_value(f"habrmirror/{key}", count)
+        if self.crawler is not None:
+            self.crawler.stats.inc_value(f"habrmirror/{key}", count)
 
     def record(
         self,
@@ -152,9 +157,9 @@ class ArchiveSession:
         if self.index.needs_flush:
             self.flush_index()
 
-    def flush_index(self) -> None:
+    def flush_index(self, sync_warcs: bool = True) -> None:
         """Write dirty index shards, then note how far the capture log is reflected in them."""
-        for sync in self._syncers:
+        for sync in self._syncers if sync_warcs else ():
             sync()
         self.captures.sync()
         self.index.flush()
@@ -164,9 +169,11 @@ class ArchiveSession:
         if self.closed:
             return
         self.closed = True
+        for finalize in self._finalizers:
+            finalize(reason)
         for close in reversed(self._closers):
-            close()
-        self.flush_index()
+            close()  # WARC files closed (fsynced) before the index that points into them is flushed
+        self.flush_index(sync_warcs=False)
         self.captures.close()
         failed = sum(count for outcome, count in self.outcomes.items() if outcome in FAILURE_OUTCOMES)
         self.summary = {

@@ -15,16 +15,18 @@ LANGUAGES = ("ru", "en")
 #   /post/ID/  /p/ID/  /ru/post/ID/  /ru/articles/ID/  /ru/news/ID/  /ru/news/t/ID/  /ru/blog/ID/
 #   /ru/company/NAME/blog/ID/  /ru/companies/NAME/articles/ID/  /ru/companies/NAME/news/ID/
 #   /ru/amp/post/ID/  /ru/amp/publications/ID/   (AMP variants, 2021 and 2023+)
+#   /ru/article/ID/ (megapost cards, 2022)  /en/posts/ID/ (short "posts", 2024+)
+#   /<prefix>/articles/ID/index.html   a saved static mirror of Habr (e.g. weekly-geekly's /articles/ID/)
 _ARTICLE_PATH = re.compile(
-    r"""^/(?:(?:ru|en)/)?
+    r"""^(?P<mirror>/[^?#]*?)?/(?:(?:ru|en)/)?
         (?:
-            (?:post|p|articles|news(?:/t)?|blog|sandbox)
+            (?:post|posts|p|articles?|news(?:/t)?|blog|sandbox)
           | company/[^/]+/blog
           | companies/[^/]+/(?:articles|news|blog)
           | amp/(?:post|publications)
           | (?:users|hub|hubs)/[^/]+/(?:blog|posts)
         )
-        /(?P<id>\d+)/?$""",
+        /(?P<id>\d+)(?:/|/index\.html?)?$""",
     re.VERBOSE,
 )
 

@@ -27,6 +27,10 @@ FORMS = [
     ("habr.com/ru/articles/454184/", 454184),
     ("http://127.0.0.1:8089/ru/post/454184/", 454184),
     ("https://habr.com/ru/sandbox/454184/", 454184),
+    ("https://habr.com/ru/article/454184/", 454184),
+    ("https://weekly-geekly.github.io/articles/100000/index.html", 100000),
+    ("http://127.0.0.1:8089/mirror/articles/100000/index.html", 100000),
+    ("https://habr.com/en/posts/454184/", 454184),
 ]
 
 

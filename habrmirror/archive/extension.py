@@ -89,6 +89,7 @@ class WarcRecorder:
         self.session = session
         self.cdxj = cdxj
         root = session.archive.root
+        self.digests = DigestIndex(root) if dedup else None
         for path in session.repaired_warcs:
             self._finished(path)
         self.writer = WarcWriter(
@@ -100,10 +101,10 @@ class WarcRecorder:
                 "description": f"habrmirror {spider} crawl of {session.origin}",
                 "isPartOf": str(root.name),
             },
-            digests=DigestIndex(root) if dedup else None,
+            digests=self.digests,
             on_close=self._finished,
         )
-        session.add_closer(self.writer.close)
+        session.add_closer(self.close)
         session.add_syncer(self.writer.sync)
 
     @classmethod
@@ -126,6 +127,12 @@ class WarcRecorder:
         request.meta[WARC_META_KEY] = self.writer.write_exchange(exchange)
         request.meta[FETCHED_AT_META] = fetched_at
         self.session.stats_inc("warc/records")
+
+    def close(self) -> None:
+        """Close the WARC (commits its digests), then the digest index."""
+        self.writer.close()
+        if self.digests is not None:
+            self.digests.close()
 
     def _finished(self, path: Path) -> None:
         """A WARC file was closed: list it in the run summary and index it for replay tools."""

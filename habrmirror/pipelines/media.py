@@ -28,7 +28,7 @@ class ImageCapturePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageCapturePipeline:
         if not crawler.settings.getbool("HABR_IMAGES", True):
-            raise NotConfigured("HABR_IMAGES is off")
+            raise NotConfigured  # switched off
         return cls(crawler)
 
     async def process_item(self, item: Article) -> Article:

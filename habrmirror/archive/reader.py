@@ -1,0 +1,221 @@
+"""Read WARC files written by :mod:`habrmirror.archive.warc`: iterate records with their gzip-member offsets,
+or fetch the one record a :class:`~habrmirror.items.WarcPointer` names.
+
+This is the way back in the data flow (WARC records -> page parsers -> rebuilt index): ``verify`` and
+``reindex`` use it, and so does crash repair (:func:`iter_gzip_members`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders
+
+from habrmirror.items import WarcPointer
+
+OPEN_SUFFIX = ".open"  # a WARC still being written is NAME.warc.gz.open; pointers name NAME.warc.gz
+_READ_CHUNK = 1 << 20
+
+try:  # brotli is optional: Habr serves gzip to clients that do not ask for br
+    import brotli as _brotli
+except ImportError:  # pragma: no cover - depends on the environment
+    _brotli = None
+
+
+class RecordMismatch(ValueError):
+    """The bytes at a pointer are not one whole gzip member holding the record the pointer names."""
+
+
+class UnsupportedEncoding(ValueError):
+    """A Content-Encoding this module cannot remove (e.g. ``br`` without the brotli package)."""
+
+
+@dataclass
+class RecordAt:
+    """One record of a WARC file and where it is: ``offset``/``length`` of its gzip member in the file.
+
+    ``record.raw_stream`` is re-readable: it is a buffer over ``payload`` (the block after the HTTP headers,
+    as stored: content-encoding kept).
+    """
+
+    offset: int
+    length: int
+    record: ArcWarcRecord
+    payload: bytes
+
+    @property
+    def rec_type(self) -> str:
+        return str(self.record.rec_type)
+
+    @property
+    def record_id(self) -> str:
+        return str(self.record.rec_headers.get_header("WARC-Record-ID"))
+
+
+@dataclass
+class StoredRecord:
+    """A record read back at a pointer: WARC headers, HTTP status line + headers, payload as stored."""
+
+    warc_headers: StatusAndHeaders
+    http_headers: StatusAndHeaders | None  # None for records without HTTP (warcinfo)
+    payload: bytes  # still content-encoded; empty for a revisit
+
+    @property
+    def rec_type(self) -> str:
+        return str(self.warc_headers.get_header("WARC-Type"))
+
+    @property
+    def record_id(self) -> str:
+        return str(self.warc_headers.get_header("WARC-Record-ID"))
+
+    @property
+    def target_uri(self) -> str | None:
+        return self.warc_headers.get_header("WARC-Target-URI")
+
+    @property
+    def warc_date(self) -> str | None:
+        return self.warc_headers.get_header("WARC-Date")
+
+    @property
+    def status(self) -> int | None:
+        """HTTP status code of a response or revisit record."""
+        if self.http_headers is None or self.rec_type not in ("response", "revisit"):
+            return None
+        return int(self.http_headers.get_statuscode())
+
+
+def iter_records(path: Path) -> Iterator[RecordAt]:
+    """Every record of a ``.warc.gz`` file, in order, with its gzip member's offset and length.
+
+    Each payload is read into memory (records here are single pages or images) so the offset and length,
+    which warcio only knows once the record was read to its end, can come with a usable record.
+    """
+    with open(path, "rb") as handle:
+        iterator = ArchiveIterator(handle)
+        for record in iterator:
+            payload = record.raw_stream.read()
+            iterator.read_to_end()
+            offset, length = iterator.get_record_offset(), iterator.get_record_length()
+            record.raw_stream = BytesIO(payload)
+            yield RecordAt(offset=offset, length=length, record=record, payload=payload)
+
+
+def resolve_pointer_path(archive_dir: Path, pointer: WarcPointer) -> Path:
+    """The file a pointer is into: its final name, or ``NAME.open`` while that file is still being written."""
+    final = archive_dir / pointer.filename
+    if final.exists():
+        return final
+    still_open = final.with_name(final.name + OPEN_SUFFIX)
+    return still_open if still_open.exists() else final
+
+
+def read_record(archive_dir: Path, pointer: WarcPointer) -> StoredRecord:
+    """The record at ``pointer``: ``length`` bytes at ``offset``, gunzipped as exactly one gzip member.
+
+    Raises :class:`RecordMismatch` when those bytes are not one complete member holding the named record.
+    """
+    with open(resolve_pointer_path(archive_dir, pointer), "rb") as handle:
+        handle.seek(pointer.offset)
+        member = handle.read(pointer.length)
+    if len(member) != pointer.length:
+        raise RecordMismatch(
+            f"{pointer.filename}: only {len(member)} of {pointer.length} bytes at {pointer.offset}"
+        )
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        data = decompressor.decompress(member)
+    except zlib.error as error:
+        raise RecordMismatch(f"{pointer.filename}@{pointer.offset}: not a gzip member ({error})") from None
+    if not decompressor.eof or decompressor.unused_data:
+        raise RecordMismatch(
+            f"{pointer.filename}@{pointer.offset}: length {pointer.length} is not one gzip member"
+        )
+    record = ArcWarcRecordLoader().parse_record_stream(BytesIO(data), known_format="warc")
+    stored = StoredRecord(record.rec_headers, record.http_headers, record.raw_stream.read())
+    if stored.record_id != pointer.record_id:
+        raise RecordMismatch(
+            f"{pointer.filename}@{pointer.offset}: holds {stored.record_id}, expected {pointer.record_id}"
+        )
+    return stored
+
+
+def decoded_payload(stored: StoredRecord) -> bytes:
+    """The payload with its Content-Encoding removed (gzip, x-gzip, deflate, br, identity; last first)."""
+    if stored.http_headers is None:
+        return stored.payload
+    header = stored.http_headers.get_header("Content-Encoding") or ""
+    data = stored.payload
+    for coding in reversed([part.strip().lower() for part in header.split(",") if part.strip()]):
+        data = _decode(coding, data)
+    return data
+
+
+def _decode(coding: str, data: bytes) -> bytes:
+    if coding == "identity":
+        return data
+    if coding in ("gzip", "x-gzip"):
+        return _gunzip_all(data)
+    if coding == "deflate":
+        # RFC 9110 "deflate" is zlib-wrapped, but servers have long sent raw deflate too.
+        try:
+            return zlib.decompress(data)
+        except zlib.error:
+            return zlib.decompress(data, wbits=-15)
+    if coding == "br":
+        if _brotli is None:
+            raise UnsupportedEncoding("Content-Encoding br needs the brotli package")
+        return bytes(_brotli.decompress(data))
+    raise UnsupportedEncoding(f"unsupported Content-Encoding {coding!r}")
+
+
+def _gunzip_all(data: bytes) -> bytes:
+    """Gunzip every concatenated member (a valid gzip stream may have several)."""
+    parts = []
+    while data:
+        decompressor = zlib.decompressobj(wbits=31)
+        parts.append(decompressor.decompress(data))
+        if not decompressor.eof:
+            raise zlib.error("truncated gzip body")
+        data = decompressor.unused_data
+    return b"".join(parts)
+
+
+def iter_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[tuple[int, int, bytes]]:
+    """``(offset, length, decompressed bytes)`` of each complete gzip member from ``start`` on.
+
+    Stops quietly at end of file or at the first member that is truncated or corrupt (bad deflate data or
+    CRC): the caller (crash repair) wants exactly the prefix of whole members.
+    """
+    handle.seek(start)
+    offset = start
+    pending = b""
+    while True:
+        if not pending:
+            pending = handle.read(_READ_CHUNK)
+            if not pending:
+                return
+        decompressor = zlib.decompressobj(wbits=31)
+        out: list[bytes] = []
+        consumed = 0
+        while True:
+            try:
+                out.append(decompressor.decompress(pending))
+            except zlib.error:
+                return
+            if decompressor.eof:
+                consumed += len(pending) - len(decompressor.unused_data)
+                pending = decompressor.unused_data
+                break
+            consumed += len(pending)
+            pending = handle.read(_READ_CHUNK)
+            if not pending:
+                return  # member cut off by the end of the file
+        yield offset, consumed, b"".join(out)
+        offset += consumed

@@ -1,0 +1,481 @@
+"""Article page objects for Habr's Vue "tm" layout (2019 m.habr.com, 2021+ habr.com), one class per variant.
+
+Place in the flow: ``habrmirror.pages.parse_article`` picks one of these after detection; each returns an
+``Article``. Parser names (``Article.parser``):
+
+* ``tm-dom/1``  :class:`TmDomPage` - the rendered DOM only: 2021+ raw SSR read without its state, browser-saved
+  pages (DOM serialised after JavaScript, local ``./x_files/`` copies, no ``__INITIAL_STATE__``), the 2024+ ``#mount``
+  variant. Selectors list the class names of each era next to each other.
+* ``tm-ssr/1``  :class:`TmSsrPage` (a ``TmDomPage``) - raw SSR with ``window.__INITIAL_STATE__``: fields come from
+  the state's ``articlesList.articlesList[id]`` (the kek/v2 article JSON), the DOM fills what the state lacks.
+* ``tm-amp/1``  :class:`TmAmpPage` - the AMP variant (``<html ⚡>``, ``/amp/post|publications/ID/``).
+* ``tm-mobile-2019/1``  :class:`TmMobile2019Page` - m.habr.com Vue SSR 2019 (habr-version 2.5.x); its state uses the
+  older schema (``contentHTML`` entity-escaped, ``date``, ``viewsCount``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
+from habrmirror.pages.text import class_xpath, clean_text, exact_int, parse_iso, parse_minutes, parse_votes_title
+
+_STATE_MARKER = "window.__INITIAL_STATE__"
+_COMPLEXITY_RE = re.compile(r"tm-article-complexity_complexity-(\w+)")
+_LABEL_VARIANT_RE = re.compile(r"tm-publication-label_variant-([\w-]+)")
+
+
+def _has(name: str) -> str:
+    return class_xpath(name)
+
+
+def initial_state(doc: HtmlElement) -> dict[str, Any] | None:
+    """``window.__INITIAL_STATE__={...};(function(){...})()`` decoded (raw_decode stops at the object's end)."""
+    for script in doc.iter("script"):
+        text = script.text
+        if text and _STATE_MARKER in text[:200]:
+            start = text.find("{", text.find(_STATE_MARKER))
+            try:
+                state, _ = json.JSONDecoder().raw_decode(text, start)
+            except ValueError:
+                return None
+            return state if isinstance(state, dict) else None
+    return None
+
+
+def state_article(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The one article the page shows: ``articlesList.articlesList[route id]`` (lists also hold sidebar posts)."""
+    if not state:
+        return None
+    articles = (state.get("articlesList") or {}).get("articlesList") or {}
+    if not isinstance(articles, dict) or not articles:
+        return None
+    route_id = None
+    for route in (state.get("route"), (state.get("articlesList") or {}).get("route")):
+        if isinstance(route, dict):
+            route_id = (route.get("params") or {}).get("id") or route_id
+    path = ((state.get("location") or {}).get("urlStruct") or {}).get("pathname") or ""
+    if route_id is None:
+        match = re.search(r"/(\d+)/?(?:comments/?)?$", path)
+        route_id = match.group(1) if match else None
+    if route_id is not None and str(route_id) in articles:
+        article = articles[str(route_id)]
+        if isinstance(article, dict) and ("textHtml" in article or "contentHTML" in article):
+            return article
+    # Fall back to the only entry carrying a full body (listing entries have lead data only).
+    full = [a for a in articles.values() if isinstance(a, dict) and ("textHtml" in a or "contentHTML" in a)]
+    return full[0] if len(full) == 1 else None
+
+
+class TmDomPage(ArticlePage):
+    """Vue "tm" layout read from the DOM alone (2021-2025 markup, raw or browser-saved)."""
+
+    name = "tm-dom"
+    version = 1
+    valid_from = date(2021, 1, 1)
+
+    @classmethod
+    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
+        # #post-content-body holds the article body in every tm variant since 2021 (also AMP, detected earlier).
+        return 'id="post-content-body"' in text and doc.find('.//div[@id="post-content-body"]') is not None
+
+    # The article column: 2021 <article class="tm-page-article__content">, 2023+ <article
+    # class="tm-article-presenter__content">; excludes sidebar, author card (below), comments.
+    @cached_property
+    def root(self) -> HtmlElement | None:
+        return self.first(
+            self.doc,
+            f'//article[{_has("tm-article-presenter__content")} or {_has("tm-page-article__content")}]',
+        )
+
+    @cached_property
+    def header(self) -> HtmlElement | None:
+        """Title/author/hubs block: 2021 ``.tm-article-snippet``, 2023+ ``.tm-article-presenter__header``."""
+        # Shallow paths first: a descendant search would walk the whole body.
+        return self.first(
+            self.root,
+            f'./div[{_has("tm-article-presenter__header")}]',
+            f'./div/div[{_has("tm-article-snippet")}]',
+            f'.//div[{_has("tm-article-presenter__header")} or {_has("tm-article-snippet")}]',
+        )
+
+    # The counters: 2021 .tm-page-article__counters-panel, 2023+ .tm-article-sticky-panel (after the article).
+    @cached_property
+    def counters(self) -> HtmlElement | None:
+        return self.first(
+            self.doc, f'//div[{_has("tm-article-sticky-panel")} or {_has("tm-page-article__counters-panel")}]'
+        )
+
+    def body_element(self) -> HtmlElement | None:
+        container = self.doc.find('.//div[@id="post-content-body"]')
+        if container is None:
+            return None
+        # 2021: #post-content-body.article-formatted-body; 2023+: #post-content-body > div > .article-formatted-body
+        formatted = self.first(container, f'descendant-or-self::*[{_has("article-formatted-body")}]')
+        return formatted if formatted is not None else container
+
+    def title(self) -> str | None:
+        # 2021 h1.tm-article-snippet__title, 2023+ h1.tm-title; the og:title fallback covers the rest.
+        return self.text_of(self.first(self.header, ".//h1")) or super().title()
+
+    def language(self) -> str | None:
+        # The body and title carry the article's language (<div lang="ru" class="tm-article-body">);
+        # <html lang> is the interface language.
+        for element in (self.first(self.header, ".//h1[@lang]"), self.first(self.root, "./div[@lang]")):
+            if element is not None and element.get("lang") in ("ru", "en"):
+                return element.get("lang")
+        return self.language_from_url()
+
+    def published(self) -> datetime | None:
+        # <time datetime="2021-07-19T07:02:37.000Z"> in .tm-article-snippet__datetime-published (2021) /
+        # .tm-article-datetime-published (2023+); JSON-LD datePublished has the same second.
+        element = self.first(self.header, ".//time[@datetime]")
+        return (parse_iso(element.get("datetime")) if element is not None else None) or super().published()
+
+    def author(self) -> str | None:
+        return self.text_of(self.first(self.header, f'.//*[{_has("tm-user-info__username")}]'))
+
+    def author_name(self) -> str | None:
+        # The author card under the article: .tm-article-author (2021-2024), .article-author (2025).
+        card = self.first(self.doc, f'//div[{_has("tm-article-author")} or {_has("article-author")}]')
+        return self.text_of(self.first(card, f'.//span[{_has("tm-user-card__name")}]'))
+
+    def hubs(self) -> list[tuple[str, str]]:
+        # 2021-2023 a.tm-article-snippet__hubs-item-link, 2024+ a.tm-publication-hub__link (header);
+        # the "Хабы:" list under the body repeats them.
+        links = self.header.xpath(".//a[@href]") if self.header is not None else []
+        pairs = []
+        for link in links:
+            alias = hub_alias(link.get("href"))
+            if alias:
+                span = self.first(link, "./span")  # 2023 adds <span class="...profiled-hub">*</span>
+                pairs.append((alias, self.text_of(span) or self.text_of(link) or alias))
+        seen: set[str] = set()
+        return [pair for pair in pairs if not (pair[0] in seen or seen.add(pair[0]))]
+
+    def tags(self) -> list[str]:
+        # Tag links under the body point at /search/?...q=[tag]: 2021 .tm-article-body__tags-item-link,
+        # 2023 .tm-tags-list__link, 2025 .tag-list a.link.
+        container = self.first(
+            self.root,
+            f'./div[{_has("tm-article-presenter__meta")} or {_has("tm-article-body__tags")}]',
+            f'.//div[{_has("tm-article-presenter__meta")} or {_has("tm-article-body__tags")}]',
+        )
+        if container is None:
+            return []
+        return unique([clean_text(a.text_content()) for a in container.xpath(".//a[contains(@href, '/search/')]")])
+
+    def labels(self) -> list[str]:
+        # 2021 .tm-article-snippet__labels > .tm-article-snippet__label, 2024+ .tm-article-labels >
+        # .tm-publication-label_variant-<key>; only the header's labels (sidebar snippets have their own).
+        container = self.first(
+            self.header, f'.//*[{_has("tm-article-snippet__labels")} or {_has("tm-article-labels")}]'
+        )
+        if container is None:
+            return []
+        labels = []
+        for element in container.xpath(".//*[@class]"):
+            variant = _LABEL_VARIANT_RE.search(element.get("class"))
+            text = clean_text(element.text_content()).lower()
+            if variant:
+                labels.append(variant.group(1))
+            elif text in LABEL_TEXTS and len(element) <= 1:
+                labels.append(LABEL_TEXTS[text])
+        return unique(labels)
+
+    def statistics(self) -> dict[str, int]:
+        stats: dict[str, int] = {}
+        panel = self.counters
+        if panel is not None:
+            # Votes: .tm-votes-meter__value[title] (2021-2023), .tm-votes-lever[title] (2024+).
+            for element in panel.xpath(".//*[@title]"):
+                votes = parse_votes_title(element.get("title"))
+                if votes:
+                    stats.update(votes)
+                    break
+            score = self.first(
+                panel, f'.//*[{_has("tm-votes-meter__value")} or {_has("tm-votes-lever__score-counter")}]'
+            )
+            if score is not None and exact_int(score.text_content()) is not None:
+                stats["score"] = exact_int(score.text_content())  # type: ignore[assignment]
+            favorites = self.first(panel, f'.//*[{_has("bookmarks-button__counter")}]')
+            if favorites is not None and exact_int(favorites.text_content()) is not None:
+                stats["favoritesCount"] = exact_int(favorites.text_content())  # type: ignore[assignment]
+            # Comments: .tm-article-comments-counter-link__value (2021-2024), a[data-test-id=counter-comments] .value
+            comments = self.first(
+                panel,
+                f'.//*[{_has("tm-article-comments-counter-link__value")}]'
+                ' | .//a[@data-test-id="counter-comments"]/span',
+            )
+            if comments is not None and exact_int(comments.text_content()) is not None:
+                stats["commentsCount"] = exact_int(comments.text_content())  # type: ignore[assignment]
+        # Views: 2021 in the counters panel, 2023+ in the header stats; "19K" is rounded, 2025 adds title="1289".
+        for scope in (self.first(self.header, f'.//*[{_has("tm-article-snippet__stats")}]'), panel):
+            views = self.first(scope, f'.//*[{_has("tm-icon-counter__value")}]')
+            if views is not None:
+                value = exact_int(views.get("title")) or exact_int(views.text_content())
+                if value is not None:
+                    stats["readingCount"] = value
+                break
+        return stats
+
+    def reading_time(self) -> int | None:
+        # .tm-article-reading-time__label "8 мин" (2022+ header stats).
+        return parse_minutes(self.text_of(self.first(self.header, f'.//*[{_has("tm-article-reading-time__label")}]')))
+
+    def complexity(self) -> str | None:
+        # .tm-article-complexity_complexity-low|medium|high (2022+ header stats).
+        element = self.first(self.header, f'.//*[{_has("tm-article-complexity")}]')
+        match = _COMPLEXITY_RE.search(element.get("class") or "") if element is not None else None
+        return match.group(1) if match else None
+
+
+class TmSsrPage(TmDomPage):
+    """Raw SSR page with ``window.__INITIAL_STATE__`` (2021+): state first, DOM for the rest."""
+
+    name = "tm-ssr"
+    version = 1
+
+    @classmethod
+    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
+        article = state_article(state)
+        return article is not None and "textHtml" in article
+
+    @cached_property
+    def state(self) -> dict[str, Any]:
+        return state_article(self.page_state) or {}
+
+    def body_element(self) -> HtmlElement | None:
+        element = super().body_element()
+        if element is None and self.state.get("textHtml"):
+            from lxml import html as lxml_html
+
+            element = lxml_html.fragment_fromstring(self.state["textHtml"], create_parent="div")
+        return element
+
+    def body_html(self, body: HtmlElement | None) -> str | None:
+        # The state's textHtml is the body exactly as the server sent it (the dataset's text_html).
+        return self.state.get("textHtml") or super().body_html(body)
+
+    def lead_html(self) -> str | None:
+        lead = self.state.get("leadData") or {}
+        return lead.get("textHtml") or None
+
+    def title(self) -> str | None:
+        title = self.state.get("titleHtml")
+        return clean_text(html.unescape(re.sub(r"<[^>]+>", "", title))) if title else super().title()
+
+    def language(self) -> str | None:
+        return self.state.get("lang") or super().language()
+
+    def published(self) -> datetime | None:
+        return parse_iso(self.state.get("timePublished")) or super().published()
+
+    def author(self) -> str | None:
+        return (self.state.get("author") or {}).get("alias") or super().author()
+
+    def author_name(self) -> str | None:
+        return (self.state.get("author") or {}).get("fullname") or super().author_name()
+
+    def hubs(self) -> list[tuple[str, str]]:
+        hubs = self.state.get("hubs")
+        if not isinstance(hubs, list):
+            return super().hubs()
+        # "corporative" entries are company blogs (/companies/x/), not hubs.
+        return [
+            (hub["alias"], clean_text(hub.get("title") or hub["alias"]))
+            for hub in hubs
+            if isinstance(hub, dict) and hub.get("alias") and hub.get("type") != "corporative"
+        ]
+
+    def flows(self) -> list[str]:
+        flows = self.state.get("flows")
+        if not isinstance(flows, list):
+            return super().flows()
+        return unique([flow.get("alias") for flow in flows if isinstance(flow, dict) and flow.get("alias")])
+
+    def tags(self) -> list[str]:
+        tags = self.state.get("tags")
+        if not isinstance(tags, list):
+            return super().tags()
+        return unique([clean_text(html.unescape(tag.get("titleHtml") or "")) for tag in tags if isinstance(tag, dict)])
+
+    def labels(self) -> list[str]:
+        labels = self.state.get("postLabels")
+        if not isinstance(labels, list):
+            return super().labels()
+        return unique([label.get("type") for label in labels if isinstance(label, dict) and label.get("type")])
+
+    def original(self) -> tuple[str | None, str | None]:
+        for label in self.state.get("postLabels") or []:
+            if isinstance(label, dict) and label.get("type") == "translation":
+                data = label.get("data") or {}
+                return data.get("originalAuthorName") or None, data.get("originalUrl") or None
+        return None, None
+
+    def post_type(self) -> str | None:
+        return self.state.get("postType") or super().post_type()
+
+    def statistics(self) -> dict[str, int]:
+        stats = self.state.get("statistics")
+        if not isinstance(stats, dict):
+            return super().statistics()
+        return {key: value for key, value in stats.items() if isinstance(value, int) and not isinstance(value, bool)}
+
+    def reading_time(self) -> int | None:
+        value = self.state.get("readingTime")
+        return value if isinstance(value, int) else super().reading_time()
+
+    def complexity(self) -> str | None:
+        return self.state.get("complexity") or super().complexity()
+
+    def format(self) -> str | None:
+        return self.state.get("format") or super().format()
+
+
+class TmAmpPage(TmDomPage):
+    """AMP variant (``<html ⚡>``): no counters (loaded by ``amp-list``), ``amp-img`` images."""
+
+    name = "tm-amp"
+    version = 1
+
+    @classmethod
+    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
+        return "⚡" in doc.attrib or "amp" in doc.attrib
+
+    @cached_property
+    def root(self) -> HtmlElement | None:
+        return self.first(self.doc, f'//article[{_has("tm-article")}]')
+
+    @cached_property
+    def header(self) -> HtmlElement | None:
+        return self.root
+
+    def title(self) -> str | None:
+        return self.text_of(self.first(self.root, f'.//*[{_has("tm-article-title")}]')) or super().title()
+
+    def language(self) -> str | None:
+        locale = self.meta("og:locale")
+        return self.language_from_url() or (locale[:2] if locale else None)
+
+    def published(self) -> datetime | None:
+        # <amp-date-display datetime="2020-01-10T06:47:18+00:00"> in .tm-user-meta__date
+        element = self.first(self.root, ".//amp-date-display[@datetime]")
+        return (parse_iso(element.get("datetime")) if element is not None else None) or super().published()
+
+    def hubs(self) -> list[tuple[str, str]]:
+        # .tm-article-hubs__link above the body (href /hub/api/)
+        pairs = []
+        for link in self.root.xpath(f'.//a[{_has("tm-article-hubs__link")}]') if self.root is not None else []:
+            alias = hub_alias(link.get("href"))
+            if alias:
+                pairs.append((alias, self.text_of(link) or alias))
+        return pairs
+
+    def tags(self) -> list[str]:
+        # .tm-article__tags blocks ("Теги:" then "Хабы:") under the body; tags link to /search/.
+        links = self.root.xpath(f'.//*[{_has("tm-article__tags")}]//a[contains(@href, "/search/")]')
+        return unique([clean_text(a.text_content()) for a in links])
+
+    def author_name(self) -> str | None:
+        card = self.first(self.doc, f'//div[{_has("tm-page-article__author")}]')
+        return self.text_of(self.first(card, f'.//span[{_has("tm-user-card__name")}]'))
+
+    def statistics(self) -> dict[str, int]:
+        return {}  # counters come from /amp/api/post-info/ID at view time, not in the page
+
+
+class TmMobile2019Page(TmDomPage):
+    """m.habr.com Vue SSR, 2019 (habr-version 2.x): early tm markup plus the old-schema state."""
+
+    name = "tm-mobile-2019"
+    version = 1
+    valid_until = date(2021, 1, 1)
+
+    @classmethod
+    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
+        article = state_article(state)
+        return article is not None and "contentHTML" in article
+
+    @cached_property
+    def state(self) -> dict[str, Any]:
+        return state_article(self.page_state) or {}
+
+    @cached_property
+    def root(self) -> HtmlElement | None:
+        return self.first(self.doc, f'//article[{_has("tm-article")}]')
+
+    @cached_property
+    def header(self) -> HtmlElement | None:
+        return self.root
+
+    def body_element(self) -> HtmlElement | None:
+        # .tm-article-body_formatted > .tm-article-body > div (the xmlns wrapper)
+        element = self.first(self.root, f'.//*[{_has("tm-article-body")}]')
+        if element is None and self.state.get("contentHTML"):
+            from lxml import html as lxml_html
+
+            element = lxml_html.fragment_fromstring(html.unescape(self.state["contentHTML"]), create_parent="div")
+        return element
+
+    def body_html(self, body: HtmlElement | None) -> str | None:
+        content = self.state.get("contentHTML")
+        # The 2019 state stores the body with every character entity-escaped (&#x3C;div ...).
+        return html.unescape(content) if content else super().body_html(body)
+
+    def title(self) -> str | None:
+        return clean_text(self.state.get("title")) or self.text_of(
+            self.first(self.root, f'.//*[{_has("tm-article-title__text")}]')
+        )
+
+    def language(self) -> str | None:
+        return self.state.get("lang") or super().language()
+
+    def published(self) -> datetime | None:
+        return parse_iso(self.state.get("date")) or super().published()
+
+    def author(self) -> str | None:
+        return (self.state.get("author") or {}).get("alias") or super().author()
+
+    def author_name(self) -> str | None:
+        return (self.state.get("author") or {}).get("title") or super().author_name()
+
+    def hubs(self) -> list[tuple[str, str]]:
+        return [
+            (hub["alias"], clean_text(hub.get("title") or hub["alias"]))
+            for hub in self.state.get("hubs") or []
+            if isinstance(hub, dict) and hub.get("alias") and not hub.get("isCompany")
+        ]
+
+    def flows(self) -> list[str]:
+        return unique([flow.get("alias") for flow in self.state.get("flows") or [] if isinstance(flow, dict)])
+
+    def tags(self) -> list[str]:
+        return unique([clean_text(tag.get("name")) for tag in self.state.get("tags") or [] if isinstance(tag, dict)])
+
+    def post_type(self) -> str | None:
+        if "isNews" not in self.state:
+            return super().post_type()
+        if self.state.get("isNews"):
+            return "news"
+        return "megapost" if self.state.get("isMegapost") else "article"
+
+    def statistics(self) -> dict[str, int]:
+        names = {
+            "commentsCount": "commentsCount",
+            "favoritesCount": "favoritesCount",
+            "viewsCount": "readingCount",
+            "score": "score",
+        }
+        return {
+            ours: self.state[theirs]
+            for theirs, ours in names.items()
+            if isinstance(self.state.get(theirs), int) and not isinstance(self.state.get(theirs), bool)
+        }

@@ -1,0 +1,354 @@
+"""Article body HTML -> Markdown and -> plain text, one lxml walk each (no second parser).
+
+Used by the article page objects (``habrmirror.pages.article_*``) on the body element they located; the page was
+parsed once with lxml, so converting the fragment here costs a fraction of that parse (bs4 + markdownify would
+re-parse the fragment and cost more than the whole page parse). Covers what Habr bodies contain in every era:
+paragraphs and ``<br>``-separated text (legacy), headings, links, images (lazy ``data-src``, AMP ``amp-img``,
+browser-saved local copies), formulas (``img.formula[source]``), fenced code with language, tables, emphasis,
+lists, blockquotes, spoilers, embeds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from habrmirror.urls import absolute
+
+BLOCK_TAGS = frozenset(
+    ["p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "figure", "figcaption", "center", "address", "form", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "table", "thead", "tbody", "tfoot", "tr", "hr", "details", "summary", "iframe", "amp-iframe", "amp-youtube", "amp-video", "video", "audio"]
+)
+SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "head", "button", "svg", "input", "select", "textarea", "title", "meta", "link"])
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+_WS_RE = re.compile(r"\s+")
+_MD_ESCAPE_RE = re.compile(r"([\\`*_\[\]<])")
+_LINE_START_RE = re.compile(r"^(#{1,6}\s|>|[-+]\s|\d+[.)]\s)")
+# habrastorage's resizing proxy: https://habrastorage.org/r/w780q1/<original path>
+_RESIZE_RE = re.compile(r"^(https?://habrastorage\.org)/r/[^/]+(/.+)$")
+# Lazy-load placeholders Habr puts in ``src`` until JavaScript swaps in ``data-src``.
+_PLACEHOLDERS = ("/img/px.gif", "image-loader.svg", "/img/image-loader")
+
+
+def is_local_copy(url: str) -> bool:
+    """A browser "Save page as" rewrite (``./Title_files/x.png``) or a file URL: not where the image lives."""
+    # ("upload_files/" in real habrastorage URLs is not one: only scheme-less paths are checked.)
+    return url.startswith(("./", "../", "file:")) or ("://" not in url and "_files/" in url)
+
+
+def image_source(img: HtmlElement, base_url: str) -> str | None:
+    """The real URL of an ``<img>``/``<amp-img>``: ``data-src`` first, then a real ``src``, then ``srcset``.
+
+    ``data-src`` carries the original in raw SSR pages (``src`` is a resized or blurred variant) and in browser-saved
+    pages (``src`` is a local copy). 2025 pages may only have ``srcset`` of habrastorage resizes besides the local
+    ``src``: the largest candidate with the ``/r/<size>/`` proxy prefix removed is the original upload.
+    """
+    for attr in ("data-src", "data-original", "data-lazy-src"):
+        value = (img.get(attr) or "").strip()
+        if value and not is_local_copy(value):
+            return absolute(base_url, value)
+    src = (img.get("src") or "").strip()
+    if src and not is_local_copy(src) and not any(marker in src for marker in _PLACEHOLDERS):
+        return absolute(base_url, src)
+    srcset = img.get("srcset") or img.get("data-srcset")
+    if srcset:
+        best, best_width = None, -1
+        for candidate in srcset.split(","):
+            parts = candidate.split()
+            if not parts or is_local_copy(parts[0]):
+                continue
+            width = int(parts[1][:-1]) if len(parts) > 1 and parts[1][:-1].isdigit() else 0
+            if width > best_width:
+                best, best_width = parts[0], width
+        if best:
+            url = absolute(base_url, best)
+            if url:
+                match = _RESIZE_RE.match(url)
+                return match.group(1) + match.group(2) if match else url
+    return None
+
+
+def link_target(anchor: HtmlElement, base_url: str) -> str | None:
+    """Absolute href of a body link; in-page anchors, ``javascript:`` and browser-saved local files give None."""
+    href = (anchor.get("href") or "").strip()
+    if not href or is_local_copy(href):
+        return None
+    return absolute(base_url, href)
+
+
+def code_language(pre: HtmlElement) -> str:
+    """Language of a code block from ``<code class="javascript hljs">`` / ``language-x`` / ``lang-x``."""
+    candidates = [pre.get("class") or "", pre.get("data-lang") or ""]
+    for code in pre.iter("code"):
+        candidates.insert(0, code.get("class") or "")
+        candidates.insert(0, code.get("data-lang") or "")
+        break
+    for classes in candidates:
+        for token in classes.split():
+            token = token.removeprefix("language-").removeprefix("lang-")
+            if token and token not in ("hljs", "code", "source") and re.fullmatch(r"[\w+#.-]+", token):
+                return token
+    return ""
+
+
+def _pre_text(element: HtmlElement) -> str:
+    """Code text with ``<br>`` as newlines (old posts use them inside ``<pre>``), highlighting spans dropped."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str):
+            if child.tag == "br":
+                parts.append("\n")
+            else:
+                parts.append(_pre_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _fence(code: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", code)), default=2)
+    return "`" * max(3, longest + 1)
+
+
+def _url_for_markdown(url: str) -> str:
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+class BodyRenderer:
+    """One conversion of a body element, Markdown (``plain=False``) or plain text (``plain=True``)."""
+
+    def __init__(self, base_url: str, plain: bool = False, image_url: Callable[..., str | None] = image_source):
+        self.base_url = base_url
+        self.plain = plain
+        self.image_url = image_url
+
+    # -- entry point -------------------------------------------------------------------------------------------
+    def render(self, element: HtmlElement) -> str:
+        return "\n\n".join(block for block in self.blocks(element) if block.strip()).strip("\n")
+
+    # -- text --------------------------------------------------------------------------------------------------
+    def _text(self, text: str | None) -> str:
+        if not text:
+            return ""
+        text = _WS_RE.sub(" ", text)
+        return text if self.plain else _MD_ESCAPE_RE.sub(r"\\\1", text)
+
+    def _paragraphs(self, inline: str) -> list[str]:
+        """Inline run -> paragraphs: one ``<br>`` is a line break, two or more start a new paragraph."""
+        paragraphs: list[str] = []
+        lines: list[str] = []
+        for line in inline.split("\n"):
+            line = line.strip()
+            if line:
+                lines.append(line)
+            elif lines:
+                paragraphs.append(lines)  # type: ignore[arg-type]
+                lines = []
+        if lines:
+            paragraphs.append(lines)  # type: ignore[arg-type]
+        out = []
+        for para in paragraphs:
+            text = ("\n" if self.plain else "  \n").join(para)  # type: ignore[arg-type]
+            if not self.plain:
+                text = _LINE_START_RE.sub(lambda m: "\\" + m.group(1), text)
+            out.append(text)
+        return out
+
+    # -- blocks ------------------------------------------------------------------------------------------------
+    def blocks(self, element: HtmlElement) -> list[str]:
+        """Children of a block container as a list of blocks; inline runs become paragraphs."""
+        out: list[str] = []
+        buffer: list[str] = [self._text(element.text)]
+        for child in element:
+            tag = child.tag if isinstance(child.tag, str) else None
+            if tag is None or tag in SKIP_TAGS:
+                pass
+            elif tag in BLOCK_TAGS:
+                out.extend(self._paragraphs("".join(buffer)))
+                buffer = []
+                out.extend(self.block(child))
+            elif tag == "br":
+                buffer.append("\n")
+            else:
+                buffer.append(self.inline(child))
+            buffer.append(self._text(child.tail))
+        out.extend(self._paragraphs("".join(buffer)))
+        return out
+
+    def block(self, element: HtmlElement) -> list[str]:
+        tag = element.tag
+        if tag in HEADINGS:
+            text = " ".join(self._inline_children(element).split())
+            if not text:
+                return []
+            return [text if self.plain else "#" * HEADINGS[tag] + " " + text]
+        if tag in ("ul", "ol"):
+            return self._list(element)
+        if tag == "blockquote":
+            inner = self.blocks(element)
+            if self.plain or not inner:
+                return inner
+            quoted = "\n\n".join(inner)
+            return ["\n".join("> " + line if line else ">" for line in quoted.split("\n"))]
+        if tag == "pre":
+            code = _pre_text(element).strip("\n")
+            if not code.strip():
+                return []
+            if self.plain:
+                return [code.rstrip()]
+            fence = _fence(code)
+            return [f"{fence}{code_language(element)}\n{code}\n{fence}"]
+        if tag == "table":
+            return self._table(element)
+        if tag == "hr":
+            return [] if self.plain else ["---"]
+        if tag in ("iframe", "amp-iframe", "amp-youtube", "amp-video", "video", "audio"):
+            return self._embed(element)
+        return self.blocks(element)
+
+    def _list(self, element: HtmlElement) -> list[str]:
+        items: list[str] = []
+        number = int(element.get("start") or 1) if (element.get("start") or "1").isdigit() else 1
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            inner = "\n".join(self.blocks(child) if child.tag == "li" else self.block(child))
+            if not inner.strip():
+                continue
+            if self.plain:
+                items.append(inner)
+                continue
+            marker = f"{number}. " if element.tag == "ol" else "- "
+            number += 1
+            pad = " " * len(marker)
+            lines = inner.split("\n")
+            items.append(marker + lines[0] + "".join("\n" + (pad + line if line else "") for line in lines[1:]))
+        return ["\n".join(items)] if items else []
+
+    def _table(self, element: HtmlElement) -> list[str]:
+        rows: list[list[str]] = []
+        for row in element.iter("tr"):
+            cells = [
+                " ".join(self._inline_children(cell).split()).replace("|", "\\|")
+                for cell in row
+                if isinstance(cell.tag, str) and cell.tag in ("td", "th")
+            ]
+            if cells:
+                rows.append(cells)
+        if not rows:
+            return []
+        if self.plain:
+            return ["\n".join("\t".join(cells) for cells in rows)]
+        width = max(len(cells) for cells in rows)
+        rows = [cells + [""] * (width - len(cells)) for cells in rows]
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(["---"] * width) + "|"]
+        lines += ["| " + " | ".join(cells) + " |" for cells in rows[1:]]
+        return ["\n".join(lines)]
+
+    def _embed(self, element: HtmlElement) -> list[str]:
+        if self.plain:
+            return []
+        video_id = element.get("data-videoid")
+        src = f"https://www.youtube.com/watch?v={video_id}" if video_id else element.get("src") or element.get("data-src")
+        url = absolute(self.base_url, src)
+        return [f"[{url}]({_url_for_markdown(url)})"] if url else []
+
+    # -- inline ------------------------------------------------------------------------------------------------
+    def _inline_children(self, element: HtmlElement) -> str:
+        parts = [self._text(element.text)]
+        for child in element:
+            tag = child.tag if isinstance(child.tag, str) else None
+            if tag == "br":
+                parts.append(" " if element.tag in ("td", "th") or element.tag in HEADINGS else "\n")
+            elif tag in BLOCK_TAGS:
+                parts.append(" " + self._inline_children(child) + " ")
+            elif tag is not None and tag not in SKIP_TAGS:
+                parts.append(self.inline(child))
+            parts.append(self._text(child.tail))
+        return "".join(parts)
+
+    def _wrap(self, content: str, marker: str) -> str:
+        """``**x**`` with surrounding spaces kept outside the markers (``** x **`` is not emphasis)."""
+        stripped = content.strip()
+        if not stripped or self.plain:
+            return content
+        lead = content[: len(content) - len(content.lstrip())]
+        trail = content[len(content.rstrip()) :]
+        return f"{lead}{marker}{stripped}{marker}{trail}"
+
+    def inline(self, element: HtmlElement) -> str:
+        tag = element.tag
+        if tag in ("img", "amp-img"):
+            return self._image(element)
+        if tag == "a":
+            content = self._inline_children(element)
+            url = link_target(element, self.base_url)
+            if self.plain or not url or not content.strip():
+                return content
+            return f"[{content.strip()}]({_url_for_markdown(url)})"
+        if tag in ("strong", "b"):
+            return self._wrap(self._inline_children(element), "**")
+        if tag in ("em", "i", "cite", "dfn"):
+            return self._wrap(self._inline_children(element), "*")
+        if tag in ("s", "del", "strike"):
+            return self._wrap(self._inline_children(element), "~~")
+        if tag in ("code", "kbd", "samp", "tt"):
+            code = _WS_RE.sub(" ", "".join(element.itertext()))
+            if self.plain or not code.strip():
+                return code
+            ticks = "`" * (max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
+            pad = " " if code.startswith("`") or code.endswith("`") else ""
+            return f"{ticks}{pad}{code}{pad}{ticks}"
+        if tag in ("sup", "sub") and not self.plain:
+            content = self._inline_children(element)
+            return f"<{tag}>{content}</{tag}>" if content.strip() else content
+        return self._inline_children(element)
+
+    def _image(self, element: HtmlElement) -> str:
+        classes = (element.get("class") or "").split()
+        source = element.get("source")
+        if "formula" in classes and source:
+            # Habr renders TeX to an SVG and keeps the TeX in @source: the TeX is the lossless form.
+            if self.plain:
+                return source
+            return f"${source}$" if "inline" in classes else f"\n\n$${source}$$\n\n"
+        if self.plain:
+            return ""
+        url = self.image_url(element, self.base_url)
+        if not url:
+            return ""
+        alt = _WS_RE.sub(" ", element.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}]({_url_for_markdown(url)})"
+
+
+def to_markdown(element: HtmlElement, base_url: str) -> str:
+    """Markdown of an article body element."""
+    return BodyRenderer(base_url, plain=False).render(element)
+
+
+def to_text(element: HtmlElement, base_url: str = "") -> str:
+    """Plain text of an article body element, paragraphs separated by blank lines."""
+    return BodyRenderer(base_url, plain=True).render(element)
+
+
+def fragment_markdown(html_text: str, base_url: str) -> str:
+    """Markdown of an HTML fragment string (e.g. a lead from page state)."""
+    from lxml import html as lxml_html
+
+    root = lxml_html.fragment_fromstring(html_text, create_parent="div")
+    return to_markdown(root, base_url)
+
+
+def inner_html(element: HtmlElement) -> str:
+    """The element's children serialised as HTML (what the page shows inside the body container)."""
+    parts = [element.text or ""]
+    parts.extend(etree.tostring(child, encoding="unicode", method="html") for child in element)
+    return "".join(parts).strip()
+
+
+def host(url: str) -> str:
+    """Host part of a URL (used to tell Habr links from others)."""
+    return urlsplit(url).netloc

@@ -1,0 +1,74 @@
+"""Command line of the replica: ``python -m habrmirror.replica`` (also ``habrmirror replica`` via the CLI).
+
+Binds, prints one line with the origin (``replica serving N articles at http://127.0.0.1:PORT``), optionally
+writes the port to a file for :class:`~habrmirror.replica.process.ReplicaProcess`, and serves until SIGINT or
+SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from habrmirror.replica.catalog import Catalog
+from habrmirror.replica.server import Replica, start_server
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The replica's options."""
+    parser = argparse.ArgumentParser(
+        prog="habrmirror replica",
+        description="Serve the saved real Habr pages (plus synthetic ones) on 127.0.0.1 for tests and demos.",
+        epilog="example: python -m habrmirror.replica --port 8089 --log sent.jsonl --synthetic 200 "
+        "--disallow /ru/articles/1000/",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one (default 8089)")
+    parser.add_argument("--log", type=Path, help="append one JSON line per response sent to this file")
+    parser.add_argument(
+        "--synthetic", type=int, default=0, metavar="N", help="serve N extra synthetic articles"
+    )
+    parser.add_argument(
+        "--disallow", action="append", default=[], metavar="PATH", help="extra robots.txt Disallow line"
+    )
+    parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run until SIGINT/SIGTERM."""
+    catalog = Catalog.load(args.synthetic)
+    server, replica = await start_server(
+        lambda origin: Replica(catalog, origin, args.log, args.disallow), args.host, args.port
+    )
+    articles = sum(1 for entry in catalog.entries.values() if catalog.get(entry.id))
+    print(f"replica serving {articles} articles at {replica.origin}", flush=True)
+    if args.port_file:
+        port = replica.origin.rsplit(":", 1)[1]
+        tmp = args.port_file.with_suffix(".tmp")
+        tmp.write_text(port)
+        tmp.replace(args.port_file)  # the reader never sees a half-written port
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        replica.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except OSError as error:
+        print(f"replica: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0
