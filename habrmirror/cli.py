@@ -16,6 +16,7 @@ from typing import Any
 from habrmirror import __version__
 from habrmirror.run import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -144,6 +145,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return report_article_run(result, args.out, [article_id(url) for url in urls])
 
 
+def cmd_crawl(args: argparse.Namespace) -> int:
+    """The scheduled crawl: listings newest-first (or an id range), everything not yet archived."""
+    spider_args: dict[str, Any] = {"listings": args.listings, "language": args.language}
+    if args.pages:
+        spider_args["pages"] = args.pages
+    if args.since:
+        spider_args["since"] = args.since
+    if args.ids:
+        spider_args["ids"] = args.ids
+    if args.refresh_days:
+        spider_args["refresh_days"] = args.refresh_days
+    try:
+        from habrmirror.spiders.articles import parse_id_range, parse_since
+
+        if args.ids:
+            parse_id_range(args.ids)
+        parse_since(args.since)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    overrides = {"HABR_LOCK_WAIT": args.wait, **parse_overrides(args.set)}
+    if args.budget:
+        overrides["HABR_REQUEST_BUDGET"] = args.budget
+    settings = crawl_settings(args.out, normalize_origin(args.origin), overrides, log_level=args.log_level)
+    result = run_spider("articles", settings, **spider_args)
+    if result.locked:
+        print(f"habrmirror: {result.error}; not starting", file=sys.stderr)
+        return EXIT_LOCKED
+    if result.summary is None:
+        print(f"habrmirror: the crawl did not run: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    print_summary(result, args.out)
+    for key, walk in (result.summary.get("listings") or {}).items():
+        state = "moved to" if walk["mark_moved"] else f"kept at ({walk['why_not_moved']})"
+        print(
+            f"  {key}: newest seen {walk['newest_seen']}, oldest seen {walk['oldest_seen']}; mark {state} {walk['mark']}"
+        )
+    reason = result.summary.get("finish_reason")
+    if reason != "finished":
+        return EXIT_INTERRUPTED
+    return EXIT_PARTIAL if result.summary.get("failed") else EXIT_OK
+
+
 def cmd_replica(args: argparse.Namespace) -> int:
     """Serve the local Habr replica in the foreground."""
     from habrmirror.replica.__main__ import main as replica_main
@@ -220,6 +263,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a Scrapy setting"
     )
+
+    sub = add(
+        "crawl",
+        cmd_crawl,
+        "Scheduled crawl: archive every post in the listings not archived yet, back to the last completed run.",
+        "habrmirror crawl --pages 5 --refresh-days 3",
+    )
+    crawl_options(sub)
+    sub.add_argument("--pages", type=int, help="walk at most N listing pages per listing")
+    sub.add_argument("--since", help="stop at posts published before this ISO date")
+    sub.add_argument("--ids", help="backfill an id range instead of listings, e.g. 454000-455000")
+    sub.add_argument("--refresh-days", type=float, help="also re-capture posts published in the last N days")
+    sub.add_argument("--listings", default="articles,news", help="listings to walk: articles,news,all")
+    sub.add_argument("--language", default="ru", choices=["ru", "en"], help="listing language (default ru)")
+    sub.add_argument("--budget", type=int, help="stop after this many requests")
+    sub.add_argument(
+        "--wait", type=float, default=0, help="seconds to wait for another writer's lock (default 0)"
+    )
+    sub.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
 
     sub = add(
         "replica",

@@ -53,7 +53,9 @@ class ListingWalk:
         if self.reached_end:
             return True
         if self.previous_mark is None:
-            return self.reached_stop or self.hit_page_limit  # first run: the depth the user chose is the history
+            return (
+                self.reached_stop or self.hit_page_limit
+            )  # first run: the depth the user chose is the history
         return self.reached_stop and (self.oldest is None or self.oldest <= self.previous_mark)
 
     def why_not(self, reason: str, transient: int) -> str:

@@ -157,6 +157,14 @@ class ArchiveSession:
         if self.index.needs_flush:
             self.flush_index()
 
+    def note_failure(self, url: str, outcome: str, reason: str) -> None:
+        """A failure that is not an article's (a listing page): counted and listed, no capture line."""
+        self.outcomes[outcome] += 1
+        self.stats_inc(f"failures/{outcome}")
+        if len(self.failures) < MAX_LISTED_FAILURES:
+            self.failures.append({"id": None, "url": url, "outcome": outcome, "reason": reason})
+        logger.warning("%s %s: %s", url, outcome, reason)
+
     def flush_index(self, sync_warcs: bool = True) -> None:
         """Write dirty index shards, then note how far the capture log is reflected in them."""
         for sync in self._syncers if sync_warcs else ():

@@ -100,7 +100,8 @@ def _page_class(
         in_era = [
             page
             for page in candidates
-            if (page.valid_from is None or page.valid_from <= day) and (page.valid_until is None or day < page.valid_until)
+            if (page.valid_from is None or page.valid_from <= day)
+            and (page.valid_until is None or day < page.valid_until)
         ]
         if in_era:
             return in_era[0]
@@ -110,7 +111,9 @@ def _page_class(
 def _refuse(doc: HtmlElement, url: str) -> PageError:
     """The typed error for a page no article class matched: blocked, or simply not an article."""
     title = " ".join((doc.findtext(".//title") or "").split())
-    text = " ".join(" ".join(doc.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]")).split())
+    text = " ".join(
+        " ".join(doc.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]")).split()
+    )
     if len(text) < 5000 and _BLOCKED_RE.search(title + " " + text[:3000]):
         return BlockedPage(f"captcha or rate-limit page at {url!r}: {title or text[:80]!r}")
     if doc.xpath('//form[contains(@action, "captcha")] | //*[contains(@class, "captcha")]'):

@@ -272,7 +272,9 @@ class ArticlePage:
         original_author, original_url = self.original()
         lead = self.lead_html()
         statistics = self.statistics()
-        statistics = {key: statistics[key] for key in STATISTICS_KEYS if key in statistics} if statistics else None
+        statistics = (
+            {key: statistics[key] for key in STATISTICS_KEYS if key in statistics} if statistics else None
+        )
         return Article(
             id=ident,
             language=language,

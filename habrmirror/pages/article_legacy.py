@@ -15,7 +15,14 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
-from habrmirror.pages.text import class_xpath, clean_text, exact_int, parse_human_date, parse_iso, parse_votes_title
+from habrmirror.pages.text import (
+    class_xpath,
+    clean_text,
+    exact_int,
+    parse_human_date,
+    parse_iso,
+    parse_votes_title,
+)
 
 
 def _has(name: str) -> str:
@@ -34,27 +41,33 @@ class LegacyPage(ArticlePage):
         # Listings use h2.post__title + .post__body_crop; the full post has h1.post__title_full, .post__body_full.
         if "post__title_full" not in text and "post__body_full" not in text:
             return False
-        return bool(doc.xpath(f'//h1[{_has("post__title")}] | //div[{_has("post__body_full")}]'))
+        return bool(doc.xpath(f"//h1[{_has('post__title')}] | //div[{_has('post__body_full')}]"))
 
     @cached_property
     def wrapper(self) -> HtmlElement | None:
         # div.post__wrapper: meta, title, hubs, body, tags (comments and author panel are outside it).
-        return self.first(self.doc, f'//div[{_has("post__wrapper")}]', f'//*[{_has("post_full")}]')
+        return self.first(self.doc, f"//div[{_has('post__wrapper')}]", f"//*[{_has('post_full')}]")
 
     @cached_property
     def stats(self) -> HtmlElement | None:
         # ul.post-stats#infopanel_post_ID right after the post (listings repeat .post-stats per snippet).
-        return self.first(self.doc, '//ul[starts-with(@id, "infopanel_post_")]', f'//ul[{_has("post-stats_post")}]')
+        return self.first(
+            self.doc, '//ul[starts-with(@id, "infopanel_post_")]', f"//ul[{_has('post-stats_post')}]"
+        )
 
     def body_element(self) -> HtmlElement | None:
         # div.post__text.post__text-html (inside .post__body_full)
         return self.first(
-            self.wrapper, f'./div[{_has("post__body")}]/div[{_has("post__text")}]', f'.//div[{_has("post__text")}]'
+            self.wrapper,
+            f"./div[{_has('post__body')}]/div[{_has('post__text')}]",
+            f".//div[{_has('post__text')}]",
         )
 
     def title(self) -> str | None:
         # h1.post__title > span.post__title-text
-        element = self.first(self.wrapper, f'.//h1/span[{_has("post__title-text")}]', f'.//h1[{_has("post__title")}]')
+        element = self.first(
+            self.wrapper, f".//h1/span[{_has('post__title-text')}]", f".//h1[{_has('post__title')}]"
+        )
         return self.text_of(element) or super().title()
 
     def language(self) -> str | None:
@@ -67,7 +80,9 @@ class LegacyPage(ArticlePage):
         from_ld = super().published()
         if from_ld:
             return from_ld
-        element = self.first(self.wrapper, f'./header/span[{_has("post__time")}]', f'.//*[{_has("post__time")}]')
+        element = self.first(
+            self.wrapper, f"./header/span[{_has('post__time')}]", f".//*[{_has('post__time')}]"
+        )
         if element is None:
             return None
         return parse_iso(element.get("data-time_published")) or parse_human_date(
@@ -78,20 +93,20 @@ class LegacyPage(ArticlePage):
         # a.post__user-info > span.user-info__nickname
         element = self.first(
             self.wrapper,
-            f'./header/a[{_has("post__user-info")}]/span[{_has("user-info__nickname")}]',
-            f'.//*[{_has("post__user-info")}]//*[{_has("user-info__nickname")}]',
+            f"./header/a[{_has('post__user-info')}]/span[{_has('user-info__nickname')}]",
+            f".//*[{_has('post__user-info')}]//*[{_has('user-info__nickname')}]",
         )
         return self.text_of(element)
 
     def author_name(self) -> str | None:
         # Author panel under the post: .author-panel (user posts), .company-info__author (company posts).
-        panel = self.first(self.doc, f'//div[{_has("author-panel")} or {_has("company-info__author")}]')
-        return self.text_of(self.first(panel, f'.//a[{_has("user-info__fullname")}]'))
+        panel = self.first(self.doc, f"//div[{_has('author-panel')} or {_has('company-info__author')}]")
+        return self.text_of(self.first(panel, f".//a[{_has('user-info__fullname')}]"))
 
     def hubs(self) -> list[tuple[str, str]]:
         # ul.post__hubs a.hub-link; the company blog link (/company/x/) is not a hub.
         pairs = []
-        hubs = self.first(self.wrapper, f'./ul[{_has("post__hubs")}]', f'.//ul[{_has("post__hubs")}]')
+        hubs = self.first(self.wrapper, f"./ul[{_has('post__hubs')}]", f".//ul[{_has('post__hubs')}]")
         for link in hubs.iter("a") if hubs is not None else []:
             alias = hub_alias(link.get("href"))
             if alias:
@@ -100,14 +115,14 @@ class LegacyPage(ArticlePage):
 
     def tags(self) -> list[str]:
         # dl.post__tags a.post__tag
-        tags = self.first(self.wrapper, f'./dl[{_has("post__tags")}]', f'.//*[{_has("post__tags")}]')
+        tags = self.first(self.wrapper, f"./dl[{_has('post__tags')}]", f".//*[{_has('post__tags')}]")
         links = tags.xpath(".//a[@href]") if tags is not None else []
         return unique([clean_text(a.text_content()) for a in links])
 
     def labels(self) -> list[str]:
         # span.post__type-label ("Перевод", "Tutorial", "Из песочницы") next to the title
-        title = self.first(self.wrapper, f'.//h1[{_has("post__title")}]')
-        elements = title.xpath(f'.//*[{_has("post__type-label")}]') if title is not None else []
+        title = self.first(self.wrapper, f".//h1[{_has('post__title')}]")
+        elements = title.xpath(f".//*[{_has('post__type-label')}]") if title is not None else []
         texts = [clean_text(e.text_content()).lower() for e in elements]
         return unique([LABEL_TEXTS[text] for text in texts if text in LABEL_TEXTS])
 
@@ -116,7 +131,7 @@ class LegacyPage(ArticlePage):
         panel = self.stats
         if panel is None:
             return stats
-        score = self.first(panel, f'.//*[{_has("voting-wjt__counter")}]')
+        score = self.first(panel, f".//*[{_has('voting-wjt__counter')}]")
         if score is not None:
             stats.update(parse_votes_title(score.get("title")))  # "Общий рейтинг 79: ↑43 и ↓36"
             if exact_int(score.text_content()) is not None:
@@ -126,7 +141,7 @@ class LegacyPage(ArticlePage):
             ("commentsCount", "post-stats__comments-count"),
             ("readingCount", "post-stats__views-count"),  # "27,3k" is rounded: kept only when exact
         ):
-            value = exact_int(self.text_of(self.first(panel, f'.//*[{_has(css)}]')))
+            value = exact_int(self.text_of(self.first(panel, f".//*[{_has(css)}]")))
             if value is not None:
                 stats[key] = value
         return stats

@@ -38,7 +38,7 @@ class MirrorPage(ArticlePage):
     @staticmethod
     def _body(doc: HtmlElement) -> list[HtmlElement]:
         # section.page > div.post__text.post__text-html (the original's body class, kept by the mirror)
-        return doc.xpath(f'//*[{class_xpath("post__text")}]')
+        return doc.xpath(f"//*[{class_xpath('post__text')}]")
 
     @cached_property
     def source_url(self) -> str:

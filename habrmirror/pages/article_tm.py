@@ -25,7 +25,14 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
-from habrmirror.pages.text import class_xpath, clean_text, exact_int, parse_iso, parse_minutes, parse_votes_title
+from habrmirror.pages.text import (
+    class_xpath,
+    clean_text,
+    exact_int,
+    parse_iso,
+    parse_minutes,
+    parse_votes_title,
+)
 
 _STATE_MARKER = "window.__INITIAL_STATE__"
 _COMPLEXITY_RE = re.compile(r"tm-article-complexity_complexity-(\w+)")
@@ -34,6 +41,11 @@ _LABEL_VARIANT_RE = re.compile(r"tm-publication-label_variant-([\w-]+)")
 
 def _has(name: str) -> str:
     return class_xpath(name)
+
+
+def _unescape(escaped: str) -> str:
+    """Entity-escaped HTML back to HTML (html.unescape keeps the ``\\r\\n`` that libxml2 would fold)."""
+    return html.unescape(escaped)
 
 
 def initial_state(doc: HtmlElement) -> dict[str, Any] | None:
@@ -92,7 +104,7 @@ class TmDomPage(ArticlePage):
     def root(self) -> HtmlElement | None:
         return self.first(
             self.doc,
-            f'//article[{_has("tm-article-presenter__content")} or {_has("tm-page-article__content")}]',
+            f"//article[{_has('tm-article-presenter__content')} or {_has('tm-page-article__content')}]",
         )
 
     @cached_property
@@ -101,16 +113,25 @@ class TmDomPage(ArticlePage):
         # Shallow paths first: a descendant search would walk the whole body.
         return self.first(
             self.root,
-            f'./div[{_has("tm-article-presenter__header")}]',
-            f'./div/div[{_has("tm-article-snippet")}]',
-            f'.//div[{_has("tm-article-presenter__header")} or {_has("tm-article-snippet")}]',
+            f"./div[{_has('tm-article-presenter__header')}]",
+            f"./div/div[{_has('tm-article-snippet')}]",
+            f".//div[{_has('tm-article-presenter__header')} or {_has('tm-article-snippet')}]",
         )
 
     # The counters: 2021 .tm-page-article__counters-panel, 2023+ .tm-article-sticky-panel (after the article).
     @cached_property
     def counters(self) -> HtmlElement | None:
+        near = self.first(
+            self.root,
+            # 2021: <article> + sibling div.tm-article__icons-wrapper > div.tm-page-article__counters-panel
+            f"following-sibling::div[1]/div[{_has('tm-page-article__counters-panel')}]",
+            # 2023+: div.tm-article-presenter__body > (misprint area > article) + div.tm-article-sticky-panel
+            f"ancestor::div[{_has('tm-article-presenter__body')}][1]/div[{_has('tm-article-sticky-panel')}]",
+        )
+        if near is not None:
+            return near
         return self.first(
-            self.doc, f'//div[{_has("tm-article-sticky-panel")} or {_has("tm-page-article__counters-panel")}]'
+            self.doc, f"//div[{_has('tm-article-sticky-panel')} or {_has('tm-page-article__counters-panel')}]"
         )
 
     def body_element(self) -> HtmlElement | None:
@@ -118,7 +139,7 @@ class TmDomPage(ArticlePage):
         if container is None:
             return None
         # 2021: #post-content-body.article-formatted-body; 2023+: #post-content-body > div > .article-formatted-body
-        formatted = self.first(container, f'descendant-or-self::*[{_has("article-formatted-body")}]')
+        formatted = self.first(container, f"descendant-or-self::*[{_has('article-formatted-body')}]")
         return formatted if formatted is not None else container
 
     def title(self) -> str | None:
@@ -140,12 +161,20 @@ class TmDomPage(ArticlePage):
         return (parse_iso(element.get("datetime")) if element is not None else None) or super().published()
 
     def author(self) -> str | None:
-        return self.text_of(self.first(self.header, f'.//*[{_has("tm-user-info__username")}]'))
+        return self.text_of(self.first(self.header, f".//*[{_has('tm-user-info__username')}]"))
 
     def author_name(self) -> str | None:
+        # JSON-LD author.name is what the author card shows (full name, or the login when none is set).
+        name = (
+            (self.json_ld.get("author") or {}).get("name")
+            if isinstance(self.json_ld.get("author"), dict)
+            else None
+        )
+        if name:
+            return clean_text(name)
         # The author card under the article: .tm-article-author (2021-2024), .article-author (2025).
-        card = self.first(self.doc, f'//div[{_has("tm-article-author")} or {_has("article-author")}]')
-        return self.text_of(self.first(card, f'.//span[{_has("tm-user-card__name")}]'))
+        card = self.first(self.doc, f"//div[{_has('tm-article-author')} or {_has('article-author')}]")
+        return self.text_of(self.first(card, f".//span[{_has('tm-user-card__name')}]"))
 
     def hubs(self) -> list[tuple[str, str]]:
         # 2021-2023 a.tm-article-snippet__hubs-item-link, 2024+ a.tm-publication-hub__link (header);
@@ -165,18 +194,20 @@ class TmDomPage(ArticlePage):
         # 2023 .tm-tags-list__link, 2025 .tag-list a.link.
         container = self.first(
             self.root,
-            f'./div[{_has("tm-article-presenter__meta")} or {_has("tm-article-body__tags")}]',
-            f'.//div[{_has("tm-article-presenter__meta")} or {_has("tm-article-body__tags")}]',
+            f"./div[{_has('tm-article-presenter__meta')} or {_has('tm-article-body__tags')}]",
+            f".//div[{_has('tm-article-presenter__meta')} or {_has('tm-article-body__tags')}]",
         )
         if container is None:
             return []
-        return unique([clean_text(a.text_content()) for a in container.xpath(".//a[contains(@href, '/search/')]")])
+        return unique(
+            [clean_text(a.text_content()) for a in container.xpath(".//a[contains(@href, '/search/')]")]
+        )
 
     def labels(self) -> list[str]:
         # 2021 .tm-article-snippet__labels > .tm-article-snippet__label, 2024+ .tm-article-labels >
         # .tm-publication-label_variant-<key>; only the header's labels (sidebar snippets have their own).
         container = self.first(
-            self.header, f'.//*[{_has("tm-article-snippet__labels")} or {_has("tm-article-labels")}]'
+            self.header, f".//*[{_has('tm-article-snippet__labels')} or {_has('tm-article-labels')}]"
         )
         if container is None:
             return []
@@ -201,24 +232,24 @@ class TmDomPage(ArticlePage):
                     stats.update(votes)
                     break
             score = self.first(
-                panel, f'.//*[{_has("tm-votes-meter__value")} or {_has("tm-votes-lever__score-counter")}]'
+                panel, f".//*[{_has('tm-votes-meter__value')} or {_has('tm-votes-lever__score-counter')}]"
             )
             if score is not None and exact_int(score.text_content()) is not None:
                 stats["score"] = exact_int(score.text_content())  # type: ignore[assignment]
-            favorites = self.first(panel, f'.//*[{_has("bookmarks-button__counter")}]')
+            favorites = self.first(panel, f".//*[{_has('bookmarks-button__counter')}]")
             if favorites is not None and exact_int(favorites.text_content()) is not None:
                 stats["favoritesCount"] = exact_int(favorites.text_content())  # type: ignore[assignment]
             # Comments: .tm-article-comments-counter-link__value (2021-2024), a[data-test-id=counter-comments] .value
             comments = self.first(
                 panel,
-                f'.//*[{_has("tm-article-comments-counter-link__value")}]'
+                f".//*[{_has('tm-article-comments-counter-link__value')}]"
                 ' | .//a[@data-test-id="counter-comments"]/span',
             )
             if comments is not None and exact_int(comments.text_content()) is not None:
                 stats["commentsCount"] = exact_int(comments.text_content())  # type: ignore[assignment]
         # Views: 2021 in the counters panel, 2023+ in the header stats; "19K" is rounded, 2025 adds title="1289".
-        for scope in (self.first(self.header, f'.//*[{_has("tm-article-snippet__stats")}]'), panel):
-            views = self.first(scope, f'.//*[{_has("tm-icon-counter__value")}]')
+        for scope in (self.first(self.header, f".//*[{_has('tm-article-snippet__stats')}]"), panel):
+            views = self.first(scope, f".//*[{_has('tm-icon-counter__value')}]")
             if views is not None:
                 value = exact_int(views.get("title")) or exact_int(views.text_content())
                 if value is not None:
@@ -228,11 +259,13 @@ class TmDomPage(ArticlePage):
 
     def reading_time(self) -> int | None:
         # .tm-article-reading-time__label "8 мин" (2022+ header stats).
-        return parse_minutes(self.text_of(self.first(self.header, f'.//*[{_has("tm-article-reading-time__label")}]')))
+        return parse_minutes(
+            self.text_of(self.first(self.header, f".//*[{_has('tm-article-reading-time__label')}]"))
+        )
 
     def complexity(self) -> str | None:
         # .tm-article-complexity_complexity-low|medium|high (2022+ header stats).
-        element = self.first(self.header, f'.//*[{_has("tm-article-complexity")}]')
+        element = self.first(self.header, f".//*[{_has('tm-article-complexity')}]")
         match = _COMPLEXITY_RE.search(element.get("class") or "") if element is not None else None
         return match.group(1) if match else None
 
@@ -305,13 +338,17 @@ class TmSsrPage(TmDomPage):
         tags = self.state.get("tags")
         if not isinstance(tags, list):
             return super().tags()
-        return unique([clean_text(html.unescape(tag.get("titleHtml") or "")) for tag in tags if isinstance(tag, dict)])
+        return unique(
+            [clean_text(html.unescape(tag.get("titleHtml") or "")) for tag in tags if isinstance(tag, dict)]
+        )
 
     def labels(self) -> list[str]:
         labels = self.state.get("postLabels")
         if not isinstance(labels, list):
             return super().labels()
-        return unique([label.get("type") for label in labels if isinstance(label, dict) and label.get("type")])
+        return unique(
+            [label.get("type") for label in labels if isinstance(label, dict) and label.get("type")]
+        )
 
     def original(self) -> tuple[str | None, str | None]:
         for label in self.state.get("postLabels") or []:
@@ -327,7 +364,11 @@ class TmSsrPage(TmDomPage):
         stats = self.state.get("statistics")
         if not isinstance(stats, dict):
             return super().statistics()
-        return {key: value for key, value in stats.items() if isinstance(value, int) and not isinstance(value, bool)}
+        return {
+            key: value
+            for key, value in stats.items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
 
     def reading_time(self) -> int | None:
         value = self.state.get("readingTime")
@@ -352,14 +393,14 @@ class TmAmpPage(TmDomPage):
 
     @cached_property
     def root(self) -> HtmlElement | None:
-        return self.first(self.doc, f'//article[{_has("tm-article")}]')
+        return self.first(self.doc, f"//article[{_has('tm-article')}]")
 
     @cached_property
     def header(self) -> HtmlElement | None:
         return self.root
 
     def title(self) -> str | None:
-        return self.text_of(self.first(self.root, f'.//*[{_has("tm-article-title")}]')) or super().title()
+        return self.text_of(self.first(self.root, f".//*[{_has('tm-article-title')}]")) or super().title()
 
     def language(self) -> str | None:
         locale = self.meta("og:locale")
@@ -373,7 +414,9 @@ class TmAmpPage(TmDomPage):
     def hubs(self) -> list[tuple[str, str]]:
         # .tm-article-hubs__link above the body (href /hub/api/)
         pairs = []
-        for link in self.root.xpath(f'.//a[{_has("tm-article-hubs__link")}]') if self.root is not None else []:
+        for link in (
+            self.root.xpath(f".//a[{_has('tm-article-hubs__link')}]") if self.root is not None else []
+        ):
             alias = hub_alias(link.get("href"))
             if alias:
                 pairs.append((alias, self.text_of(link) or alias))
@@ -385,8 +428,8 @@ class TmAmpPage(TmDomPage):
         return unique([clean_text(a.text_content()) for a in links])
 
     def author_name(self) -> str | None:
-        card = self.first(self.doc, f'//div[{_has("tm-page-article__author")}]')
-        return self.text_of(self.first(card, f'.//span[{_has("tm-user-card__name")}]'))
+        card = self.first(self.doc, f"//div[{_has('tm-page-article__author')}]")
+        return self.text_of(self.first(card, f".//span[{_has('tm-user-card__name')}]"))
 
     def statistics(self) -> dict[str, int]:
         return {}  # counters come from /amp/api/post-info/ID at view time, not in the page
@@ -410,7 +453,7 @@ class TmMobile2019Page(TmDomPage):
 
     @cached_property
     def root(self) -> HtmlElement | None:
-        return self.first(self.doc, f'//article[{_has("tm-article")}]')
+        return self.first(self.doc, f"//article[{_has('tm-article')}]")
 
     @cached_property
     def header(self) -> HtmlElement | None:
@@ -418,21 +461,21 @@ class TmMobile2019Page(TmDomPage):
 
     def body_element(self) -> HtmlElement | None:
         # .tm-article-body_formatted > .tm-article-body > div (the xmlns wrapper)
-        element = self.first(self.root, f'.//*[{_has("tm-article-body")}]')
+        element = self.first(self.root, f".//*[{_has('tm-article-body')}]")
         if element is None and self.state.get("contentHTML"):
             from lxml import html as lxml_html
 
-            element = lxml_html.fragment_fromstring(html.unescape(self.state["contentHTML"]), create_parent="div")
+            element = lxml_html.fragment_fromstring(_unescape(self.state["contentHTML"]), create_parent="div")
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:
         content = self.state.get("contentHTML")
         # The 2019 state stores the body with every character entity-escaped (&#x3C;div ...).
-        return html.unescape(content) if content else super().body_html(body)
+        return _unescape(content) if content else super().body_html(body)
 
     def title(self) -> str | None:
         return clean_text(self.state.get("title")) or self.text_of(
-            self.first(self.root, f'.//*[{_has("tm-article-title__text")}]')
+            self.first(self.root, f".//*[{_has('tm-article-title__text')}]")
         )
 
     def language(self) -> str | None:
@@ -458,7 +501,9 @@ class TmMobile2019Page(TmDomPage):
         return unique([flow.get("alias") for flow in self.state.get("flows") or [] if isinstance(flow, dict)])
 
     def tags(self) -> list[str]:
-        return unique([clean_text(tag.get("name")) for tag in self.state.get("tags") or [] if isinstance(tag, dict)])
+        return unique(
+            [clean_text(tag.get("name")) for tag in self.state.get("tags") or [] if isinstance(tag, dict)]
+        )
 
     def post_type(self) -> str | None:
         if "isNews" not in self.state:

@@ -20,12 +20,72 @@ from lxml.html import HtmlElement
 from habrmirror.urls import absolute
 
 BLOCK_TAGS = frozenset(
-    ["p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "figure", "figcaption", "center", "address", "form", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "table", "thead", "tbody", "tfoot", "tr", "hr", "details", "summary", "iframe", "amp-iframe", "amp-youtube", "amp-video", "video", "audio"]
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "aside",
+        "nav",
+        "figure",
+        "figcaption",
+        "center",
+        "address",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "hr",
+        "details",
+        "summary",
+        "iframe",
+        "amp-iframe",
+        "amp-youtube",
+        "amp-video",
+        "video",
+        "audio",
+    ]
 )
-SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "head", "button", "svg", "input", "select", "textarea", "title", "meta", "link"])
+SKIP_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "button",
+        "svg",
+        "input",
+        "select",
+        "textarea",
+        "title",
+        "meta",
+        "link",
+    ]
+)
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 _WS_RE = re.compile(r"\s+")
+_MD_SPECIAL = "\\`*_[]<"
 _MD_ESCAPE_RE = re.compile(r"([\\`*_\[\]<])")
 _LINE_START_RE = re.compile(r"^(#{1,6}\s|>|[-+]\s|\d+[.)]\s)")
 # habrastorage's resizing proxy: https://habrastorage.org/r/w780q1/<original path>
@@ -120,7 +180,9 @@ def _url_for_markdown(url: str) -> str:
 class BodyRenderer:
     """One conversion of a body element, Markdown (``plain=False``) or plain text (``plain=True``)."""
 
-    def __init__(self, base_url: str, plain: bool = False, image_url: Callable[..., str | None] = image_source):
+    def __init__(
+        self, base_url: str, plain: bool = False, image_url: Callable[..., str | None] = image_source
+    ):
         self.base_url = base_url
         self.plain = plain
         self.image_url = image_url
@@ -131,10 +193,18 @@ class BodyRenderer:
 
     # -- text --------------------------------------------------------------------------------------------------
     def _text(self, text: str | None) -> str:
+        # Runs once per text node, twice per page: C-level str.split/`in` tests, a regex only when needed
+        # (str.translate is slow on non-ASCII text such as Cyrillic).
         if not text:
             return ""
-        text = _WS_RE.sub(" ", text)
-        return text if self.plain else _MD_ESCAPE_RE.sub(r"\\\1", text)
+        collapsed = " ".join(text.split())
+        if text[0].isspace():
+            collapsed = " " + collapsed if collapsed else " "
+        if text[-1].isspace() and collapsed != " ":
+            collapsed += " "
+        if self.plain or not any(char in collapsed for char in _MD_SPECIAL):
+            return collapsed
+        return _MD_ESCAPE_RE.sub(r"\\\1", collapsed)
 
     def _paragraphs(self, inline: str) -> list[str]:
         """Inline run -> paragraphs: one ``<br>`` is a line break, two or more start a new paragraph."""
@@ -225,7 +295,9 @@ class BodyRenderer:
             number += 1
             pad = " " * len(marker)
             lines = inner.split("\n")
-            items.append(marker + lines[0] + "".join("\n" + (pad + line if line else "") for line in lines[1:]))
+            items.append(
+                marker + lines[0] + "".join("\n" + (pad + line if line else "") for line in lines[1:])
+            )
         return ["\n".join(items)] if items else []
 
     def _table(self, element: HtmlElement) -> list[str]:
@@ -252,7 +324,11 @@ class BodyRenderer:
         if self.plain:
             return []
         video_id = element.get("data-videoid")
-        src = f"https://www.youtube.com/watch?v={video_id}" if video_id else element.get("src") or element.get("data-src")
+        src = (
+            f"https://www.youtube.com/watch?v={video_id}"
+            if video_id
+            else element.get("src") or element.get("data-src")
+        )
         url = absolute(self.base_url, src)
         return [f"[{url}]({_url_for_markdown(url)})"] if url else []
 

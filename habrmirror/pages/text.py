@@ -103,7 +103,9 @@ _EN_MONTHS = {
     "november": 11,
     "december": 12,
 }
-_HUMAN_DATE_RE = re.compile(r"(\d{1,2})\s+([A-Za-zА-Яа-яё]+)\s+(\d{4})(?:\s*(?:в|at|,)?\s*(\d{1,2}):(\d{2}))?")
+_HUMAN_DATE_RE = re.compile(
+    r"(\d{1,2})\s+([A-Za-zА-Яа-яё]+)\s+(\d{4})(?:\s*(?:в|at|,)?\s*(\d{1,2}):(\d{2}))?"
+)
 _EN_DATE_RE = re.compile(r"([A-Za-z]+)\s+(\d{1,2}),\s*(\d{4})(?:\s*(?:at)?\s*(\d{1,2}):(\d{2}))?")
 _RELATIVE_RE = re.compile(r"(сегодня|вчера|today|yesterday)\s*(?:в|at)?\s*(\d{1,2}):(\d{2})", re.IGNORECASE)
 
@@ -127,7 +129,12 @@ def parse_human_date(text: str | None, fetched_at: datetime | None = None) -> da
     if match and match.group(1).lower() in _EN_MONTHS:
         hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
         local = datetime(
-            int(match.group(3)), _EN_MONTHS[match.group(1).lower()], int(match.group(2)), hour, minute, tzinfo=MOSCOW
+            int(match.group(3)),
+            _EN_MONTHS[match.group(1).lower()],
+            int(match.group(2)),
+            hour,
+            minute,
+            tzinfo=MOSCOW,
         )
         return local.astimezone(timezone.utc)
     match = _RELATIVE_RE.search(text)
@@ -137,7 +144,9 @@ def parse_human_date(text: str | None, fetched_at: datetime | None = None) -> da
         day: date = fetched_at.astimezone(MOSCOW).date()
         if match.group(1).lower() in ("вчера", "yesterday"):
             day -= timedelta(days=1)
-        local = datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=MOSCOW)
+        local = datetime(
+            day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=MOSCOW
+        )
         return local.astimezone(timezone.utc)
     return None
 
@@ -147,7 +156,9 @@ def exact_int(text: str | None) -> int | None:
 
     Abbreviated view counts are rounded by the site; storing them would invent precision.
     """
-    value = clean_text(text).replace("\u2212", "-").replace("\u2013", "-").replace(" ", "").replace("\xa0", "")
+    value = (
+        clean_text(text).replace("\u2212", "-").replace("\u2013", "-").replace(" ", "").replace("\xa0", "")
+    )
     if re.fullmatch(r"[+-]?\d+", value):
         return int(value)
     return None
@@ -157,7 +168,7 @@ _VOTES_RE = re.compile(r"(\d+)\D*?↑\s*(\d+)\D*?↓\s*(\d+)")
 
 
 def parse_votes_title(title: str | None) -> dict[str, int]:
-    """"Всего голосов 44: ↑37 и ↓7" / "Общий рейтинг 79: ↑43 и ↓36" -> votesCount/Plus/Minus."""
+    """ "Всего голосов 44: ↑37 и ↓7" / "Общий рейтинг 79: ↑43 и ↓36" -> votesCount/Plus/Minus."""
     match = _VOTES_RE.search(title or "")
     if not match:
         return {}
@@ -172,7 +183,7 @@ _MINUTES_RE = re.compile(r"(\d+)\s*(?:мин|min)", re.IGNORECASE)
 
 
 def parse_minutes(text: str | None) -> int | None:
-    """"8 мин" / "8 min" -> 8."""
+    """ "8 мин" / "8 min" -> 8."""
     match = _MINUTES_RE.search(text or "")
     return int(match.group(1)) if match else None
 

@@ -18,6 +18,7 @@ from typing import Any
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from habrmirror.archive.layout import iso, utc_now
 from habrmirror.crawl_state import CrawlState, ListingWalk
@@ -107,6 +108,7 @@ class ArticlesSpider(HabrSpider):
         return scrapy.Request(
             url or listing_url(self.origin, kind, page, self.language),
             callback=self.parse_listing_page,
+            errback=self.listing_failed,
             meta={LISTING_META: (kind, page)},
             dont_filter=True,
             priority=-page,  # articles of page N before page N+1's listing
@@ -120,7 +122,7 @@ class ArticlesSpider(HabrSpider):
             page = parse_listing(response.url, response.body)
         except PageError as error:
             walk.failed = f"listing page {response.url}: {error}"
-            self.logger.error("cannot read listing page %s: %s", response.url, error)
+            self.session.note_failure(response.url, "listing_error", str(error))
             return
         stop_at = walk.stop_time(self.since, self.refresh_after)
         passed = False
@@ -149,9 +151,24 @@ class ArticlesSpider(HabrSpider):
             return
         yield self.listing_request(kind, page_number + 1, page.next_url)
 
+    def listing_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        kind, _ = request.meta[LISTING_META]
+        response = getattr(failure.value, "response", None)
+        reason = (
+            f"HTTP {response.status}"
+            if response is not None
+            else f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        )
+        self.walks[f"{self.language}/{kind}"].failed = f"listing page {request.url}: {reason}"
+        self.session.note_failure(request.url, "listing_error", reason)
+
     def finish_run(self, reason: str) -> None:
         """Move each listing's mark only when this run covered everything down to it (see crawl_state)."""
-        transient = sum(self.session.outcomes.get(o, 0) for o in ("network_error", "http_error", "blocked"))
+        transient = sum(
+            self.session.outcomes.get(o, 0)
+            for o in ("network_error", "http_error", "blocked", "listing_error")
+        )
         summary: dict[str, Any] = {}
         for key, walk in self.walks.items():
             moved = walk.completed(reason == "finished" and transient == 0) and walk.newest is not None
