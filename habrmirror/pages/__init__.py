@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-
 from typing import Any
 
 from lxml import html as lxml_html
@@ -36,17 +35,20 @@ from habrmirror.pages.article_legacy import LegacyPage
 from habrmirror.pages.article_mirror import MirrorPage
 from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmSsrPage, initial_state
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, PageError, ParseError
+from habrmirror.pages.listing import ListingPage, parse_listing  # the listing page objects (another module)
 from habrmirror.pages.text import decode_body, parse_document
 
 __all__ = [
     "ARTICLE_PAGES",
     "ArticlePage",
     "BlockedPage",
+    "ListingPage",
     "NotAnArticlePage",
     "PageError",
     "ParseError",
     "detect_article_layout",
     "parse_article",
+    "parse_listing",
 ]
 
 # Most specific first: AMP and the state-carrying variants also match the generic tm-dom test.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -64,10 +65,15 @@ def hub_alias(href: str | None) -> str | None:
     return unquote(match.group(1)) if match else None
 
 
-def unique(values: list[str]) -> list[str]:
-    """Order-preserving de-duplication (hubs appear both above and below the body on tm pages)."""
+def unique(values: Iterable[str | None]) -> list[str]:
+    """Order-preserving de-duplication, empty values dropped (hubs appear above and below the body on tm pages)."""
     seen: set[str] = set()
-    return [value for value in values if value and not (value in seen or seen.add(value))]
+    out: list[str] = []
+    for value in values:
+        if value and value not in seen:
+            seen.add(value)
+            out.append(value)
+    return out
 
 
 class ArticlePage:
@@ -260,6 +266,8 @@ class ArticlePage:
     def parse(self) -> Article:
         """Every field, in one place; raises ``ParseError`` when neither a title nor a body can be read."""
         body = self.body_element()
+        if body is not None and len(body) == 0 and not (body.text or "").strip():
+            body = None  # an empty container is no body
         title = self.title()
         if body is None and not title:
             raise ParseError(f"{self.parser_name()}: no title and no body in {self.url!r}")

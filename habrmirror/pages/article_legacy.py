@@ -22,6 +22,7 @@ from habrmirror.pages.text import (
     parse_human_date,
     parse_iso,
     parse_votes_title,
+    put_exact,
 )
 
 
@@ -134,8 +135,7 @@ class LegacyPage(ArticlePage):
         score = self.first(panel, f".//*[{_has('voting-wjt__counter')}]")
         if score is not None:
             stats.update(parse_votes_title(score.get("title")))  # "Общий рейтинг 79: ↑43 и ↓36"
-            if exact_int(score.text_content()) is not None:
-                stats["score"] = exact_int(score.text_content())  # type: ignore[assignment]
+            put_exact(stats, "score", score.text_content())
         for key, css in (
             ("favoritesCount", "bookmark__counter"),
             ("commentsCount", "post-stats__comments-count"),

@@ -208,20 +208,20 @@ class BodyRenderer:
 
     def _paragraphs(self, inline: str) -> list[str]:
         """Inline run -> paragraphs: one ``<br>`` is a line break, two or more start a new paragraph."""
-        paragraphs: list[str] = []
+        paragraphs: list[list[str]] = []
         lines: list[str] = []
         for line in inline.split("\n"):
             line = line.strip()
             if line:
                 lines.append(line)
             elif lines:
-                paragraphs.append(lines)  # type: ignore[arg-type]
+                paragraphs.append(lines)
                 lines = []
         if lines:
-            paragraphs.append(lines)  # type: ignore[arg-type]
+            paragraphs.append(lines)
         out = []
         for para in paragraphs:
-            text = ("\n" if self.plain else "  \n").join(para)  # type: ignore[arg-type]
+            text = ("\n" if self.plain else "  \n").join(para)
             if not self.plain:
                 text = _LINE_START_RE.sub(lambda m: "\\" + m.group(1), text)
             out.append(text)
@@ -304,7 +304,7 @@ class BodyRenderer:
         rows: list[list[str]] = []
         for row in element.iter("tr"):
             cells = [
-                " ".join(self._inline_children(cell).split()).replace("|", "\\|")
+                " ".join(self._inline_children(cell).split()).replace("|", "|" if self.plain else "\\|")
                 for cell in row
                 if isinstance(cell.tag, str) and cell.tag in ("td", "th")
             ]

@@ -164,6 +164,13 @@ def exact_int(text: str | None) -> int | None:
     return None
 
 
+def put_exact(stats: dict[str, int], key: str, text: str | None) -> None:
+    """``stats[key] = exact_int(text)`` when the counter is exact; otherwise the key stays absent."""
+    value = exact_int(text)
+    if value is not None:
+        stats[key] = value
+
+
 _VOTES_RE = re.compile(r"(\d+)\D*?↑\s*(\d+)\D*?↓\s*(\d+)")
 
 

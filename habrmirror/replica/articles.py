@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import struct
+import zlib
 from functools import lru_cache
 
 from habrmirror.replica.catalog import SAMPLES_DIR, Catalog, Entry, moscow_text, moscow_title
@@ -56,7 +58,13 @@ def body_start(page: bytes) -> int:
     return match.end() if match else -1
 
 
-def insert_paragraph(page: bytes, paragraph_html: str) -> bytes:
+def json_fragment(fragment: str) -> str:
+    """``fragment`` escaped the way Habr's Vue state spells HTML inside a JSON string."""
+    escaped = json.dumps(fragment, ensure_ascii=False)[1:-1]
+    return escaped.replace("<", "\\u003C").replace(">", "\\u003E").replace("/", "\\u002F")
+
+
+def insert_paragraph(page: bytes, paragraph_html: str, state_fragment: str | None = None) -> bytes:
     """The page with one paragraph added at the start of the article body (and of the Vue state copy)."""
     at = body_start(page)
     if at < 0:
@@ -66,8 +74,7 @@ def insert_paragraph(page: bytes, paragraph_html: str) -> bytes:
     for match in re.finditer(rb'"textHtml":"', page):
         if page[max(0, match.start() - 12) : match.start()].endswith(b'"leadData":{'):
             continue
-        escaped = json.dumps(paragraph_html, ensure_ascii=False)[1:-1]
-        escaped = escaped.replace("<", "\\u003C").replace(">", "\\u003E").replace("/", "\\u002F")
+        escaped = json_fragment(paragraph_html) if state_fragment is None else state_fragment
         page = page[: match.end()] + escaped.encode() + page[match.end() :]
         break
     return page
@@ -78,72 +85,143 @@ def edit_paragraph(article: int, edit: int) -> str:
     return f"<p>Правка {edit} статьи {article}: текст обновлён после публикации (реплика habrmirror).</p>"
 
 
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, OS unknown
+_DEFLATE_END = b"\x03\x00"  # an empty final block
+
+
+def _deflate_segment(data: bytes) -> bytes:
+    """Raw deflate blocks for ``data``, byte-aligned and not final, so segments can be concatenated."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _stored_block(data: bytes) -> bytes:
+    """``data`` as non-final stored deflate blocks (no compression: used for the small per-article values)."""
+    out = bytearray()
+    for i in range(0, len(data), 65535):
+        piece = data[i : i + 65535]
+        out += b"\x00" + struct.pack("<HH", len(piece), len(piece) ^ 0xFFFF) + piece
+    return bytes(out)
+
+
+class SlottedPage:
+    """A template page cut at the places a synthetic article changes; literals are pre-deflated once.
+
+    ``fill`` joins literals and values; ``fill_gzip`` joins the pre-deflated literals with the values as
+    stored blocks and wraps them in a gzip member, so a 150 KB page is gzip-encoded in microseconds.
+    """
+
+    def __init__(self, marked: bytes) -> None:
+        parts = marked.split(b"\x00")
+        self.literals = parts[0::2]
+        self.slots = [slot.decode() for slot in parts[1::2]]
+        self.deflated = [_deflate_segment(literal) for literal in self.literals]
+
+    def fill(self, values: dict[str, bytes]) -> bytes:
+        """The identity-encoded page."""
+        out = [self.literals[0]]
+        for slot, literal in zip(self.slots, self.literals[1:], strict=True):
+            out += (values[slot], literal)
+        return b"".join(out)
+
+    def fill_gzip(self, values: dict[str, bytes]) -> tuple[bytes, bytes]:
+        """``(identity page, gzip member of it)``."""
+        plain = self.fill(values)
+        out = [_GZIP_HEADER, self.deflated[0]]
+        for slot, deflated in zip(self.slots, self.deflated[1:], strict=True):
+            out += (_stored_block(values[slot]), deflated)
+        out += (_DEFLATE_END, struct.pack("<II", zlib.crc32(plain), len(plain) & 0xFFFFFFFF))
+        return plain, b"".join(out)
+
+
+def _mark_template(page: bytes, template: Entry) -> bytes:
+    """The template page with every per-article spot replaced by ``\\0SLOT\\0`` markers."""
+    if b"\x00" in page:
+        raise ValueError(f"template {template.sample} contains NUL bytes")
+    stamp = template.published[:19].encode()
+    page = re.sub(
+        rb'(<time[^>]*datetime=")' + re.escape(stamp) + rb'([^"]*"[^>]*title=")[^"]*(">)[^<]*(</time>)',
+        lambda m: (
+            m[1] + b"\x00TIME_ISO\x00" + m[2] + b"\x00TIME_TITLE\x00" + m[3] + b"\x00TIME_TEXT\x00" + m[4]
+        ),
+        page,
+    )
+    page = page.replace(stamp, b"\x00TIME_ISO\x00")  # meta tags, Vue state
+    page = page.replace(moscow_title(template.published_at).encode(), b"\x00TIME_TITLE\x00")
+    for old in dict.fromkeys((template.title, html.escape(template.title, quote=True))):
+        page = page.replace(old.encode(), b"\x00TITLE\x00")
+    old_id = str(template.id).encode()
+    page = re.sub(
+        rb"(/(?:ru/)?(?:post|articles)/)" + old_id + rb"/",
+        lambda m: b"\x00PATH:" + m.group(1) + b"\x00\x00ID\x00/",
+        page,
+    )
+    page = re.sub(rb"(?<!\d)" + old_id + rb"(?!\d)", b"\x00ID\x00", page)
+    return insert_paragraph(page, "\x00LEAD\x00", "\x00LEAD_JSON\x00")
+
+
 class ArticleRenderer:
-    """Renders and caches article pages for one origin; the cache keys on (id, edit count)."""
+    """Renders article pages for one origin: real ones cached per (id, edit count), synthetic ones filled
+    into a :class:`SlottedPage` of their template on every request (cheap, so nothing to cache)."""
 
     def __init__(self, catalog: Catalog, origin: str) -> None:
         self.catalog = catalog
         self.origin = origin
         self._cache: dict[tuple[int, int], bytes] = {}
-        self._templates: dict[int, tuple[bytes, Entry]] = {}
+        self._templates: dict[int, SlottedPage] = {}
 
     def page(self, entry: Entry) -> bytes:
         """The bytes to send for an entry (identity encoding), media URLs already rewritten."""
+        return self.render(entry, want_gzip=False)[0]
+
+    def render(self, entry: Entry, want_gzip: bool) -> tuple[bytes, bytes | None]:
+        """``(identity page, gzip page or None)``; gzip is only precomputed for unedited synthetic pages,
+        the caller gzips the rest (and caches it)."""
         edits = self.catalog.edits.get(entry.id, 0)
+        if entry.synthetic:
+            template = self._slotted(entry)
+            values = self._values(entry)
+            if edits == 0:
+                if want_gzip:
+                    return template.fill_gzip(values)
+                return template.fill(values), None
+            base = template.fill(values)
+            for number in range(1, edits + 1):
+                base = insert_paragraph(base, edit_paragraph(entry.id, number))
+            return base, None
         key = (entry.id, edits)
         cached = self._cache.get(key)
         if cached is None:
-            base = self._synthetic(entry) if entry.synthetic else sample_bytes(entry.sample)
+            base = sample_bytes(entry.sample)
             for number in range(1, edits + 1):
                 base = insert_paragraph(base, edit_paragraph(entry.id, number))
-            cached = rewrite_media_urls(base, self.origin)
-            if len(self._cache) > 4096:  # a 2,000-article bench fits; beyond that, start over
-                self._cache.clear()
-            self._cache[key] = cached
-        return cached
+            cached = self._cache[key] = rewrite_media_urls(base, self.origin)
+        return cached, None
 
-    def _template(self, template_id: int) -> tuple[bytes, Entry]:
-        found = self._templates.get(template_id)
-        if found is None:
-            entry = self.catalog.entries[template_id]
-            found = (sample_bytes(entry.sample), entry)
-            self._templates[template_id] = found
-        return found
-
-    def _synthetic(self, entry: Entry) -> bytes:
-        """Template page with id, title, publication time replaced and the entry's own first paragraph."""
+    def _slotted(self, entry: Entry) -> SlottedPage:
         assert entry.template is not None
-        page, template = self._template(entry.template)
-        old_time = template.published_at
-        new_time = entry.published_at
-        # The visible <time> of the publication (its text is relative on some saved pages).
-        old_stamp = template.published[:19].encode()
-        page = re.sub(
-            rb'(<time[^>]*datetime=")'
-            + re.escape(old_stamp)
-            + rb'([^"]*"[^>]*title=")[^"]*(">)[^<]*(</time>)',
-            lambda m: (
-                m.group(1)
-                + entry.published[:19].encode()
-                + m.group(2)
-                + moscow_title(new_time).encode()
-                + m.group(3)
-                + moscow_text(new_time, short=True).encode()
-                + m.group(4)
-            ),
-            page,
-        )
-        page = page.replace(old_stamp, entry.published[:19].encode())  # meta tags, Vue state
-        page = page.replace(moscow_title(old_time).encode(), moscow_title(new_time).encode())
-        for old in {template.title, html.escape(template.title, quote=True)}:
-            page = page.replace(old.encode(), html.escape(entry.title, quote=False).encode())
-        page = re.sub(rb"(?<!\d)" + str(template.id).encode() + rb"(?!\d)", str(entry.id).encode(), page)
-        if entry.type == "news":
-            page = re.sub(
-                rb"/(?:ru/)?(?:post|articles)/" + str(entry.id).encode() + rb"/",
-                f"/ru/news/{entry.id}/".encode(),
-                page,
-            )
-        image = f"https://habrastorage.org/getpro/habr/upload_files/synthetic/{entry.id}/cover-{entry.id}.png"
-        paragraph = f'<p>{html.escape(entry.lead)}</p><p><img src="{image}" alt="{entry.id}"></p>'
-        return insert_paragraph(page, paragraph)
+        slotted = self._templates.get(entry.template)
+        if slotted is None:
+            template = self.catalog.entries[entry.template]
+            page = rewrite_media_urls(sample_bytes(template.sample), self.origin)
+            slotted = self._templates[entry.template] = SlottedPage(_mark_template(page, template))
+        return slotted
+
+    def _values(self, entry: Entry) -> dict[str, bytes]:
+        """What goes into each slot of the template for this entry."""
+        moment = entry.published_at
+        image = f"{self.origin}/habrastorage.org/getpro/habr/upload_files/synthetic/{entry.id}/cover-{entry.id}.png"
+        lead = f'<p>{html.escape(entry.lead)}</p><p><img src="{image}" alt="{entry.id}"></p>'
+        values = {
+            "ID": str(entry.id),
+            "TITLE": html.escape(entry.title, quote=False),
+            "TIME_ISO": entry.published[:19],
+            "TIME_TITLE": moscow_title(moment),
+            "TIME_TEXT": moscow_text(moment, short=True),
+            "LEAD": lead,
+            "LEAD_JSON": json_fragment(lead),
+        }
+        encoded = {slot: value.encode() for slot, value in values.items()}
+        for prefix in ("/ru/post/", "/post/", "/ru/articles/", "/articles/"):
+            encoded["PATH:" + prefix] = b"/ru/news/" if entry.type == "news" else prefix.encode()
+        return encoded

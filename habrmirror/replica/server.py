@@ -105,6 +105,7 @@ class Response:
     content_type: str | None = HTML_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
     kind: str = "other"  # article / listing / media / robots / redirect / not_found / blocked / control
+    gzipped: bytes | None = None  # the gzip encoding of ``body`` when a route has it ready
 
 
 def wants_gzip(accept_encoding: str | None) -> bool:
@@ -186,16 +187,18 @@ class Replica:
             return self.not_found()
         if path in self._paths:
             entry = self.catalog.get(self._paths[path])
-            return self.article(entry) if entry else self.not_found()
+            return self.article(entry, request) if entry else self.not_found()
         match = _ARTICLE.match(path)
         if match:
-            return self._article_path(match["kind"], int(match["id"]), match["lang"], path)
+            return self._article_path(match["kind"], int(match["id"]), match["lang"], path, request)
         amp = _AMP.match(path)
         if amp and f"/ru/amp/publications/{amp['id']}/" in self._paths:
             return self.redirect(f"/ru/amp/publications/{amp['id']}/")
         return self.not_found()
 
-    def _article_path(self, kind: str, article: int, lang: str | None, path: str) -> Response:
+    def _article_path(
+        self, kind: str, article: int, lang: str | None, path: str, request: Request
+    ) -> Response:
         entry = self.catalog.get(article)
         if entry is None or not entry.canonical:
             return self.not_found()
@@ -205,11 +208,12 @@ class Replica:
             return self.redirect(f"/ru/{kind}/{article}/")
         if kind == "news" and entry.type != "news":
             return self.redirect(entry.path)
-        return self.article(entry)  # /ru/articles/ID/ answers for news too
+        return self.article(entry, request)  # /ru/articles/ID/ answers for news too
 
-    def article(self, entry: Entry) -> Response:
-        """200 with the article page."""
-        return Response(200, self.articles.page(entry), kind="article")
+    def article(self, entry: Entry, request: Request) -> Response:
+        """200 with the article page (and its gzip form, when the renderer has it cheaply)."""
+        body, packed = self.articles.render(entry, wants_gzip(request.header("Accept-Encoding")))
+        return Response(200, body, kind="article", gzipped=packed)
 
     def redirect(self, path: str) -> Response:
         """301 to a path on the replica's own origin (absolute Location, as Habr sends)."""
@@ -396,7 +400,7 @@ class HttpConnection(asyncio.Protocol):
         entity = response.body
         encoding = None
         if is_html and wants_gzip(request.header("Accept-Encoding")) and response.status in (200, 404):
-            entity, encoding = replica.gzipped(entity), "gzip"
+            entity, encoding = response.gzipped or replica.gzipped(entity), "gzip"
         chunked = is_html and response.status == 200 and request.version == "HTTP/1.1"
         reason = REASONS.get(response.status, "Unknown")
         headers: list[tuple[str, str]] = [("Server", SERVER_NAME), ("Date", http_date())]

@@ -94,6 +94,11 @@ class HabrSpider(scrapy.Spider):
         except ParseError as error:
             self.session.record(article_id, response.url, response.status, "parse_error", str(error), pointer)
             return
+        except Exception as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
+            self.logger.exception("parser crashed on %s", response.url)
+            reason = f"parser crashed: {type(error).__name__}: {error}"
+            self.session.record(article_id, response.url, response.status, "parse_error", reason, pointer)
+            return
         article.fetched_url = response.url
         article.captured_at = iso(fetched_at)
         article.warc = pointer
