@@ -187,6 +187,29 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if result.summary.get("failed") else EXIT_OK
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    """Package an archive as a WACZ file."""
+    from habrmirror.pack import PackError, pack_archive
+
+    try:
+        report = pack_archive(Path(args.archive), args.out)
+    except PackError as error:
+        print(f"habrmirror: cannot pack {args.archive}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"packed {report.pages} posts from {len(report.warc_files)} WARC file(s) ({report.cdxj_lines} index lines)"
+        f" -> {report.path} ({report.bytes / 1e6:.1f} MB)"
+    )
+    if report.rows_without_capture:
+        print(
+            f"  {report.rows_without_capture} index rows left out: their capture is not in a finished WARC"
+            " (a crawl still writing?)"
+        )
+    if report.reindexed:
+        print(f"  re-indexed {len(report.reindexed)} WARC file(s) whose indexes/*.cdxj was missing or stale")
+    return EXIT_OK
+
+
 def cmd_replica(args: argparse.Namespace) -> int:
     """Serve the local Habr replica in the foreground."""
     from habrmirror.replica.__main__ import main as replica_main
@@ -290,6 +313,17 @@ def build_parser() -> argparse.ArgumentParser:
         "habrmirror replica --port 8089",
     )
     sub.add_argument("replica_args", nargs=argparse.REMAINDER, help="options of the replica (--port N, ...)")
+
+    sub = add(
+        "pack",
+        cmd_pack,
+        "Package an archive as a WACZ file (ReplayWeb.page).",
+        "habrmirror pack archives --out habr.wacz",
+    )
+    sub.add_argument(
+        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
+    )
+    sub.add_argument("--out", type=Path, required=True, help="the .wacz file to write")
 
     sub = add("history", cmd_history, "Show the captures of one post.", "habrmirror history 454184 archives/")
     sub.add_argument("article", metavar="URL_OR_ID")

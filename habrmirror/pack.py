@@ -173,7 +173,7 @@ def _wacz_ts(captured_at: str) -> str:
 def _write_zip(target: Path, members: list[tuple[str, Path, int]], title: str) -> None:
     """Write the ZIP: each member streamed in chunks and hashed as it goes, then the two datapackage files."""
     stamp = utc_now()
-    date_time = stamp.timetuple()[:6]
+    date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     resources = []
     with target.open("wb") as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as wacz:
         for arcname, path, compress_type in members:
@@ -183,7 +183,12 @@ def _write_zip(target: Path, members: list[tuple[str, Path, int]], title: str) -
             with path.open("rb") as source, wacz.open(info, "w") as sink:
                 digest, size = _copy_hashing(source, sink)
             resources.append(
-                {"name": Path(arcname).name.lower(), "path": arcname, "hash": f"sha256:{digest}", "bytes": size}
+                {
+                    "name": Path(arcname).name.lower(),
+                    "path": arcname,
+                    "hash": f"sha256:{digest}",
+                    "bytes": size,
+                }
             )
         datapackage = {
             "profile": "data-package",
@@ -195,8 +200,13 @@ def _write_zip(target: Path, members: list[tuple[str, Path, int]], title: str) -
         }
         package_bytes = json.dumps(datapackage, ensure_ascii=False, indent=2).encode("utf-8")
         _writestr(wacz, "datapackage.json", package_bytes, date_time)
-        digest_doc = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
-        _writestr(wacz, "datapackage-digest.json", json.dumps(digest_doc, indent=2).encode("utf-8"), date_time)
+        digest_doc = {
+            "path": "datapackage.json",
+            "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest(),
+        }
+        _writestr(
+            wacz, "datapackage-digest.json", json.dumps(digest_doc, indent=2).encode("utf-8"), date_time
+        )
         wacz.close()
         raw.flush()
         os.fsync(raw.fileno())
@@ -212,8 +222,10 @@ def _copy_hashing(source: IO[bytes], sink: IO[bytes]) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def _writestr(wacz: zipfile.ZipFile, arcname: str, data: bytes, date_time: tuple[int, ...]) -> None:
-    info = zipfile.ZipInfo(arcname, date_time=date_time)  # type: ignore[arg-type]
+def _writestr(
+    wacz: zipfile.ZipFile, arcname: str, data: bytes, date_time: tuple[int, int, int, int, int, int]
+) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=date_time)
     info.compress_type = zipfile.ZIP_DEFLATED
     wacz.writestr(info, data)
 
