@@ -105,6 +105,13 @@ def test_every_body_image_the_replica_serves_is_archived(archived: dict) -> None
         assert all(image["url"].startswith("http://127.0.0.1:") for image in images)
 
 
+def test_resized_copies_the_markup_loads_are_archived_for_replay(archived: dict) -> None:
+    uris = {r.rec_headers.get_header("WARC-Target-URI") for r, _ in warc_records(archived["out"])}
+    original = archived["rows"][568382]["images"][0]["url"]
+    resized = original.replace("/habrastorage.org/", "/habrastorage.org/r/w780q1/")
+    assert original in uris and resized in uris
+
+
 def warc_records(out: Path) -> list:
     records = []
     for path in sorted((out / "warc").glob("*.warc.gz")):

@@ -2,7 +2,8 @@
 
 Step "media fetched (also into the WARC)" of the flow. Images go through the normal downloader (robots.txt,
 throttling, retries), so the WarcRecorder records them like any other exchange; this pipeline only notes, per
-image, whether it was archived and why not. A failed image never fails the article.
+image, whether it was archived and why not. A failed image never fails the article. The resized copies the
+markup's ``src``/``srcset`` load are fetched too (not listed in the row), so replay tools find them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from habrmirror.archive.extension import WARC_META_KEY
 from habrmirror.items import Article, Image
+from habrmirror.pages.requisites import body_image_urls
 from habrmirror.session import ArchiveSession
 
 IMAGE_OF_META = "habr_image_of"
@@ -32,17 +34,21 @@ class ImageCapturePipeline:
         return cls(crawler)
 
     async def process_item(self, item: Article) -> Article:
-        if not isinstance(item, Article) or not item.images:
+        if not isinstance(item, Article) or not (item.images or item.text_html):
             return item
         by_url: dict[str, list[Image]] = {}
         for image in item.images:
             by_url.setdefault(image.url, []).append(image)
-        results = await asyncio.gather(*(self._fetch(url, item.id) for url in by_url))
-        for url, (archived, error) in zip(by_url, results, strict=True):
+        # What replay needs besides the originals: the resized copies the markup's src/srcset load.
+        variants = [url for url in body_image_urls(item.text_html, item.fetched_url or "") if url not in by_url]
+        results = await asyncio.gather(*(self._fetch(url, item.id) for url in [*by_url, *variants]))
+        for url, (archived, error) in zip(by_url, results, strict=False):
             for image in by_url[url]:
                 image.archived, image.error = archived, error
-        self.session.stats_inc("images/archived", sum(1 for ok, _ in results if ok))
-        self.session.stats_inc("images/failed", sum(1 for ok, _ in results if not ok))
+        originals, extra = results[: len(by_url)], results[len(by_url) :]
+        self.session.stats_inc("images/archived", sum(1 for ok, _ in originals if ok))
+        self.session.stats_inc("images/failed", sum(1 for ok, _ in originals if not ok))
+        self.session.stats_inc("images/replay_variants", sum(1 for ok, _ in extra if ok))
         return item
 
     async def _fetch(self, url: str, article_id: int) -> tuple[bool, str | None]:
