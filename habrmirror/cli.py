@@ -187,6 +187,39 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if result.summary.get("failed") else EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check an archive's WARCs, index pointers and images; non-zero on any problem."""
+    from habrmirror.verify import verify_archive
+
+    root = Path(args.archive)
+    if not root.is_dir():
+        raise UsageError(f"no archive directory at {root}")
+    report = verify_archive(root)
+    for line in report.lines():
+        print(line)
+    if any(problem.kind == "layout" for problem in report.problems) and len(report.problems) == 1:
+        return EXIT_USAGE
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild the index (and the capture log if lost) from the WARCs, offline."""
+    from habrmirror.archive.layout import LockHeld
+    from habrmirror.reindex import reindex_archive
+
+    root = Path(args.archive)
+    if not (root / "warc").is_dir():
+        raise UsageError(f"no archive at {root} (no warc/ directory)")
+    try:
+        report = reindex_archive(root, rebuild_captures=True if args.captures else None, lock_wait=args.wait)
+    except LockHeld as error:
+        print(f"habrmirror: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+    for line in report.lines():
+        print(line)
+    return EXIT_PARTIAL if (report.parse_error_count or report.unreadable or report.invalid) else EXIT_OK
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
     """Package an archive as a WACZ file."""
     from habrmirror.pack import PackError, pack_archive
@@ -313,6 +346,30 @@ def build_parser() -> argparse.ArgumentParser:
         "habrmirror replica --port 8089",
     )
     sub.add_argument("replica_args", nargs=argparse.REMAINDER, help="options of the replica (--port N, ...)")
+
+    sub = add(
+        "verify",
+        cmd_verify,
+        "Check every WARC record, index pointer and archived image of an archive.",
+        "habrmirror verify archives/demo",
+    )
+    sub.add_argument(
+        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
+    )
+
+    sub = add(
+        "reindex",
+        cmd_reindex,
+        "Rebuild index/ (and captures/ when lost) from the WARC files alone, with no network.",
+        "habrmirror reindex archives/demo",
+    )
+    sub.add_argument(
+        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
+    )
+    sub.add_argument("--captures", action="store_true", help="rebuild captures/ too, even when it exists")
+    sub.add_argument(
+        "--wait", type=float, default=60, help="seconds to wait for a running crawl's lock (default 60)"
+    )
 
     sub = add(
         "pack",

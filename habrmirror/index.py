@@ -77,7 +77,12 @@ class ArchivedIds:
 
     @classmethod
     def load(cls, path: Path, index_dir: Path) -> ArchivedIds:
-        """The saved bitmap, or one rebuilt from the shards (reading only each line's leading id)."""
+        """The saved bitmap, or one rebuilt from the shards (reading only each line's leading id).
+
+        An index directory without shards (new, or deleted by hand) gets an empty bitmap whatever was saved.
+        """
+        if not any(index_dir.glob("*.jsonl")):
+            return cls()
         if path.exists():
             return cls(bytearray(path.read_bytes()))
         ids = cls()

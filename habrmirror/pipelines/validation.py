@@ -7,39 +7,12 @@ logged as ``invalid`` with the reason (its bytes stay in the WARC, ``habrmirror 
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from habrmirror.items import Article, article_record
+from habrmirror.schema import validation_errors
 from habrmirror.session import ArchiveSession
-
-
-@cache
-def article_schema() -> dict[str, Any]:
-    """The JSON Schema researchers rely on (``habrmirror/schema/article.schema.json``)."""
-    text = resources.files("habrmirror.schema").joinpath("article.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def article_validator() -> Draft202012Validator:
-    return Draft202012Validator(article_schema())
-
-
-def validation_errors(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, message) for each schema violation of one index record; empty when valid."""
-    errors = []
-    for error in article_validator().iter_errors(record):
-        field = str(error.path[0]) if error.path else (error.validator or "record")
-        errors.append((str(field), error.message))
-    return errors
 
 
 class SchemaValidationPipeline:

@@ -71,18 +71,20 @@ class HabrSpider(scrapy.Spider):
         article_id = response.meta.get(ARTICLE_ID_META)
         written = response.meta.get(WARC_META_KEY)
         pointer = written.content_pointer if written else None
+        fetched_at = response.meta.get(FETCHED_AT_META) or utc_now()
         if response.status in (404, 410):
             reason = f"HTTP {response.status}: deleted or never existed"
-            self.session.record(article_id, response.url, response.status, "gone", reason, pointer)
+            self.session.record(
+                article_id, response.url, response.status, "gone", reason, pointer, time=iso(fetched_at)
+            )
             if article_id is not None:
-                self.session.index.mark_gone(article_id, iso(utc_now()))
+                self.session.index.mark_gone(article_id, iso(fetched_at))
             return
         if response.status == 403:
             self.session.record(
                 article_id, response.url, 403, "forbidden", "HTTP 403: draft or hidden post", pointer
             )
             return
-        fetched_at = response.meta.get(FETCHED_AT_META) or utc_now()
         try:
             article = parse_article(response.url, response.body, fetched_at)
         except NotAnArticlePage as error:
@@ -94,7 +96,9 @@ class HabrSpider(scrapy.Spider):
         except ParseError as error:
             self.session.record(article_id, response.url, response.status, "parse_error", str(error), pointer)
             return
-        except Exception as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
+        except (
+            Exception
+        ) as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
             self.logger.exception("parser crashed on %s", response.url)
             reason = f"parser crashed: {type(error).__name__}: {error}"
             self.session.record(article_id, response.url, response.status, "parse_error", reason, pointer)

@@ -1,0 +1,503 @@
+"""Rebuild an archive's JSON index (and, when it is missing, its capture log) from the WARC files alone.
+
+The way back in the data flow: WARC records -> the same page parsers the crawl uses -> a rebuilt index, with no
+network. Two passes: the first streams every record once and keeps only compact facts (where each article
+capture is, which URLs answered 2xx, which record a revisit refers to); the second reads back each article
+capture at its pointer in WARC-Date order and parses it, so the latest capture of a post wins exactly as in a
+crawl. The new index is built beside the old one and swapped in; a reindex is a writer and takes the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from array import array
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
+
+from w3lib.url import safe_url_string
+
+from habrmirror.archive.cdxj import cdxj_path, write_cdxj
+from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now, write_json_atomic
+from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
+from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
+from habrmirror.captures import Capture, CaptureLog
+from habrmirror.index import SHARD_SIZE, ArchivedIds, IndexStore
+from habrmirror.items import Image, WarcPointer, article_record
+from habrmirror.pages import parse_article
+from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
+from habrmirror.recovery import CHECKPOINT_NAME
+from habrmirror.schema import validation_errors
+from habrmirror.urls import article_id, is_article_url
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["NOT_IN_WARC", "ReindexReport", "reindex_archive", "url_key"]
+
+NOT_IN_WARC = "not in the WARC"  # Image.error of an image no record of the archive holds
+MAX_REDIRECTS = 10  # an image URL that redirected is followed this many hops through the WARC
+MAX_LISTED = 1000  # parse errors listed in full in the report (the rest are counted)
+_DENSE_IDS = 50_000_000  # ids below this are tracked in an array, larger ones in a dict
+_SPARSE_SHARD = -1  # sort key of answers whose URL carries no id
+_NEW_SUFFIX = ".reindex-new"
+_OLD_SUFFIX = ".reindex-old"
+
+
+def url_key(text: str) -> int:
+    """A 64-bit key for a URL or record id: the cross-reference maps hold these, not the strings."""
+    return int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
+    )
+
+
+def parse_warc_date(text: str) -> datetime:
+    """WARC-Date (``...Z``, with or without fractions) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class ReindexReport:
+    """What a reindex read, wrote and skipped, and where the time went."""
+
+    warc_files: int = 0
+    records: int = 0
+    article_captures: int = 0  # article-URL responses/revisits (200 HTML) looked at
+    articles: int = 0  # of those, parsed into a valid row
+    revisits: int = 0  # article captures stored as revisit records
+    rows: int = 0  # rows in the new index (one per id)
+    gone: int = 0  # 404/410 answers for article URLs
+    skipped_not_article: int = 0
+    blocked: int = 0
+    invalid: int = 0  # parsed, but the row fails the JSON Schema (the crawl drops these too)
+    parse_errors: list[tuple[str, str]] = field(default_factory=list)  # (url, message)
+    parse_error_count: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (url, why its bytes could not be read)
+    captures_rebuilt: bool = False
+    captures_written: int = 0
+    cdxj_written: list[str] = field(default_factory=list)
+    repaired_warcs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_seconds: float = (
+        0.0  # CPU time of this process (the wall time also counts waiting for other processes)
+    )
+    iteration_seconds: float = 0.0  # only iterating the WARC records (pass 1, warcio)
+    read_seconds: float = 0.0  # reading article records back at their pointers (pass 2)
+    parse_seconds: float = 0.0  # parse_article + row building
+
+    @property
+    def iteration_share(self) -> float:
+        return self.iteration_seconds / self.seconds if self.seconds else 0.0
+
+    @property
+    def articles_per_second(self) -> float:
+        return self.articles / self.seconds if self.seconds else 0.0
+
+    def lines(self) -> list[str]:
+        """A human summary: what was rebuilt, then anything that could not be indexed."""
+        out = [
+            f"reindexed {self.warc_files} WARC files, {self.records} records: {self.articles} article captures "
+            f"parsed ({self.revisits} revisits), {self.rows} index rows written",
+            f"skipped: {self.skipped_not_article} not articles, {self.blocked} blocked pages, "
+            f"{self.invalid} failing the schema, {self.parse_error_count} parse errors, "
+            f"{len(self.unreadable)} unreadable; {self.gone} gone answers",
+        ]
+        if self.captures_rebuilt:
+            out.append(f"capture log rebuilt from the WARCs: {self.captures_written} captures")
+        for name in self.repaired_warcs:
+            out.append(f"repaired unfinished WARC {name}")
+        for name in self.cdxj_written:
+            out.append(f"wrote missing CDXJ {name}")
+        for url, message in self.parse_errors:
+            out.append(f"parse error: {url}: {message}")
+        if self.parse_error_count > len(self.parse_errors):
+            out.append(f"... and {self.parse_error_count - len(self.parse_errors)} more parse errors")
+        for url, message in self.unreadable:
+            out.append(f"unreadable: {url}: {message}")
+        out.append(
+            f"{self.seconds:.1f} s, {self.cpu_seconds:.1f} s CPU ({self.articles_per_second:.0f} articles/s); "
+            "iterating records "
+            f"{self.iteration_seconds:.1f} s ({self.iteration_share:.0%}), reading back {self.read_seconds:.1f} s, "
+            f"parsing {self.parse_seconds:.1f} s"
+        )
+        return out
+
+
+@dataclass(slots=True)
+class _Event:
+    """One article-URL answer found in pass 1 (compact: the bytes stay in the WARC)."""
+
+    date: datetime
+    order: int  # file/record order, breaks WARC-Date ties
+    kind: str  # "page" (200 HTML), "gone" (404/410), "forbidden" (403)
+    url: str
+    url_id: int | None  # the article id in the URL (what the crawl logs a capture under)
+    status: int
+    pointer: WarcPointer  # this record (a response or revisit)
+    refers_to: str | None = None  # a revisit's WARC-Refers-To
+
+
+@dataclass
+class _Scan:
+    """Pass 1's compact facts about the whole archive."""
+
+    events: list[_Event] = field(default_factory=list)
+    originals: dict[str, WarcPointer] = field(default_factory=dict)  # record id -> pointer (200 HTML only)
+    url_status: dict[int, int] = field(default_factory=dict)  # url_key -> best status (any 2xx wins)
+    redirects: dict[int, str] = field(default_factory=dict)  # url_key of a 3xx -> absolute Location
+
+
+class _Ranks:
+    """Article id -> rank (position in WARC-Date order) of the capture its row holds; -1 for none.
+
+    Habr ids are dense, so an array indexed by id (8 bytes each) is far smaller than a dict.
+    """
+
+    def __init__(self) -> None:
+        self._ranks = array("q")
+        self._sparse: dict[int, int] = {}  # ids too large for the array
+
+    def get(self, article: int) -> int:
+        if 0 <= article < len(self._ranks):
+            return self._ranks[article]
+        return self._sparse.get(article, -1)
+
+    def set(self, article: int, rank: int) -> None:
+        if 0 <= article < _DENSE_IDS:
+            if article >= len(self._ranks):
+                self._ranks.extend([-1] * (article + 1 - len(self._ranks) + 4096))
+            self._ranks[article] = rank
+        else:
+            self._sparse[article] = rank
+
+
+def reindex_archive(
+    root: Path, rebuild_captures: bool | None = None, lock_wait: float = 0.0
+) -> ReindexReport:
+    """Rebuild ``root/index/`` (and ``state/index-ids.bin``, the recovery checkpoint, missing CDXJ files) from
+    ``root/warc/*.warc.gz``; rebuild ``captures/`` too when it is missing or empty or ``rebuild_captures``.
+
+    Raises :class:`~habrmirror.archive.layout.LockHeld` when another writer holds the archive.
+    """
+    archive = ArchiveDir(Path(root))
+    if not archive.warc_dir.is_dir():
+        raise FileNotFoundError(f"{archive.root} has no warc/ directory: not a habrmirror archive")
+    report = ReindexReport()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with archive.writer_lock(wait=lock_wait, holder="habrmirror reindex"):
+        # A killed crawl leaves its last WARC as NAME.open; cut it to whole exchanges so it can be indexed.
+        report.repaired_warcs = [_relative(archive, p) for p in repair_open_warcs(archive.warc_dir)]
+        warcs = sorted(archive.warc_dir.glob(f"*{WARC_SUFFIX}"))
+        report.warc_files = len(warcs)
+        scan = _scan_records(archive, warcs, report)
+        if rebuild_captures is None:
+            rebuild_captures = not any(archive.captures_dir.glob("*.jsonl"))
+        _rebuild(archive, scan, report, rebuild_captures)
+        for warc in warcs:
+            if not cdxj_path(warc, archive.cdxj_dir).exists():
+                report.cdxj_written.append(_relative(archive, write_cdxj(warc, archive.cdxj_dir)))
+    report.seconds = time.perf_counter() - started
+    report.cpu_seconds = time.process_time() - cpu_started
+    return report
+
+
+def _relative(archive: ArchiveDir, path: Path) -> str:
+    return path.relative_to(archive.root).as_posix()
+
+
+def _timed_records(path: Path, report: ReindexReport) -> Iterator[RecordAt]:
+    """``iter_records`` with the time spent inside it added to ``report.iteration_seconds``."""
+    records = iter_records(path)
+    while True:
+        tick = time.perf_counter()
+        try:
+            record = next(records)
+        except StopIteration:
+            report.iteration_seconds += time.perf_counter() - tick
+            return
+        report.iteration_seconds += time.perf_counter() - tick
+        yield record
+
+
+def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport) -> _Scan:
+    """Pass 1: stream every record once, keeping only what pass 2 and the image flags need."""
+    scan = _Scan()
+    order = 0
+    for path in warcs:
+        filename = _relative(archive, path)
+        for at in _timed_records(path, report):
+            report.records += 1
+            order += 1
+            record = at.record
+            if at.rec_type not in ("response", "revisit") or record.http_headers is None:
+                continue
+            headers = record.rec_headers
+            url = str(headers.get_header("WARC-Target-URI") or "")
+            try:
+                status = int(record.http_headers.get_statuscode())
+            except (TypeError, ValueError):
+                continue
+            key = url_key(url)
+            known = scan.url_status.get(key)
+            if known is None or not 200 <= known < 300:
+                scan.url_status[key] = status
+            if 300 <= status < 400:
+                location = record.http_headers.get_header("Location")
+                if location:
+                    scan.redirects[key] = urljoin(url, location.strip())
+            content_type = (record.http_headers.get_header("Content-Type") or "").lower()
+            html = not content_type or "html" in content_type
+            pointer = WarcPointer(filename, at.offset, at.length, at.record_id)
+            if at.rec_type == "response" and status == 200 and html:
+                scan.originals[at.record_id] = pointer
+            if not is_article_url(url):
+                continue
+            kind = _event_kind(status, html)
+            if kind is None:
+                continue  # redirects, 5xx, non-HTML: not an article capture
+            date = parse_warc_date(str(headers.get_header("WARC-Date")))
+            refers_to = headers.get_header("WARC-Refers-To") if at.rec_type == "revisit" else None
+            scan.events.append(_Event(date, order, kind, url, _url_id(url), status, pointer, refers_to))
+    return scan
+
+
+def _event_kind(status: int, html: bool) -> str | None:
+    if status == 200 and html:
+        return "page"
+    if status in (404, 410):
+        return "gone"
+    if status == 403:
+        return "forbidden"
+    return None
+
+
+def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_captures: bool) -> None:
+    """Pass 2: parse each article capture into a fresh index (and capture log), then swap them in.
+
+    Captures are ranked in WARC-Date order (the order the crawl saw them), but processed shard by shard, so each
+    new shard is written exactly once and only one is held in memory; within a shard the order is by date, so
+    the latest capture of an id wins and a 404 after it marks the row gone, as in the crawl.
+    """
+    new_index = archive.root / (archive.index_dir.name + _NEW_SUFFIX)
+    new_captures = archive.root / (archive.captures_dir.name + _NEW_SUFFIX)
+    new_ids = archive.state_dir / ("index-ids.bin" + _NEW_SUFFIX)
+    spool_path = archive.state_dir / ("captures.jsonl" + _NEW_SUFFIX)
+    for leftover in (new_index, new_captures):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for path in (new_ids, spool_path):
+        path.unlink(missing_ok=True)
+    new_index.mkdir(parents=True)
+    store = IndexStore(new_index, flush_rows=1 << 62, cached_shards=2, ids_path=new_ids)
+    resolver = _ImageResolver(scan)
+    ranks = _Ranks()
+
+    events = scan.events
+    events.sort(key=lambda event: (event.date, event.order))
+    shards = [_shard_of(event) for event in events]
+    by_shard = sorted(range(len(events)), key=lambda rank: (shards[rank], rank))
+    # Capture lines go to a spool as they are made, then into the log in date order (positions by rank).
+    positions = array("q", [-1]) * len(events) if rebuild_captures else None
+    spool = open(spool_path, "w+b") if rebuild_captures else None  # noqa: SIM115 - closed below
+    try:
+        shard: int | None = None
+        for rank in by_shard:
+            event = events[rank]
+            if shards[rank] != shard:
+                store.flush()
+                shard = shards[rank]
+            capture = _apply(archive, scan, store, resolver, ranks, rank, event, report, spool is not None)
+            if spool is not None and positions is not None and capture is not None:
+                positions[rank] = spool.tell()
+                spool.write(json.dumps(asdict(capture), ensure_ascii=False).encode("utf-8") + b"\n")
+        store.flush()
+        report.rows = len(store.ids)
+        if not new_ids.exists():
+            ArchivedIds().save(new_ids)  # an archive without articles still gets an (empty) bitmap
+        if spool is not None and positions is not None:
+            report.captures_written = _write_log(spool, positions, new_captures, run_name())
+    finally:
+        if spool is not None:
+            spool.close()
+            spool_path.unlink(missing_ok=True)
+
+    _swap_dir(new_index, archive.index_dir)
+    os.replace(new_ids, archive.state_dir / "index-ids.bin")
+    if rebuild_captures:
+        _swap_dir(new_captures, archive.captures_dir)
+        report.captures_rebuilt = True
+    # Every capture in the log is reflected in the new index, so a later crawl's recovery replays none of them.
+    write_json_atomic(archive.state_dir / CHECKPOINT_NAME, _log_end(archive.captures_dir))
+
+
+def _shard_of(event: _Event) -> int:
+    return _SPARSE_SHARD if event.url_id is None else event.url_id // SHARD_SIZE
+
+
+def run_name() -> str:
+    """The ``run`` of rebuilt captures: says they came from a reindex, not from a crawl run."""
+    return "reindex-" + utc_now().strftime("%Y%m%dT%H%M%SZ")
+
+
+def _write_log(spool: BinaryIO, positions: array[int], directory: Path, run: str) -> int:
+    """Copy the spooled capture lines into a new capture log, oldest first; returns how many."""
+    log = CaptureLog(directory)
+    written = 0
+    try:
+        for position in positions:
+            if position < 0:
+                continue
+            spool.seek(position)
+            capture = Capture.from_dict(json.loads(spool.readline()))
+            capture.run = run
+            log.append(capture)
+            written += 1
+    finally:
+        log.close()
+    return written
+
+
+def _apply(
+    archive: ArchiveDir,
+    scan: _Scan,
+    store: IndexStore,
+    resolver: _ImageResolver,
+    ranks: _Ranks,
+    rank: int,
+    event: _Event,
+    report: ReindexReport,
+    want_capture: bool,
+) -> Capture | None:
+    """Apply one article-URL answer to the index as the crawl did; the capture line it stands for."""
+    captured_at = iso(event.date)
+    url_id = event.url_id
+    if event.kind == "gone":
+        report.gone += 1
+        if url_id is not None and 0 <= ranks.get(url_id) < rank:
+            store.mark_gone(url_id, captured_at)
+        reason = f"HTTP {event.status}: deleted or never existed"
+        return Capture(url_id, event.url, captured_at, event.status, "gone", reason, event.pointer)
+    if event.kind == "forbidden":
+        reason = "HTTP 403: draft or hidden post"
+        return Capture(url_id, event.url, captured_at, 403, "forbidden", reason, event.pointer)
+
+    report.article_captures += 1
+    revisit = event.refers_to is not None
+    pointer = scan.originals.get(event.refers_to) if event.refers_to else event.pointer
+    if pointer is None:
+        report.unreadable.append((event.url, f"revisit refers to {event.refers_to}, which no WARC holds"))
+        return None
+    tick = time.perf_counter()
+    try:
+        body = decoded_payload(read_record(archive.root, pointer))
+    except Exception as error:  # a damaged record is reported; the rest of the archive is still indexed
+        report.unreadable.append((event.url, f"{pointer.filename}@{pointer.offset}: {error}"))
+        return None
+    finally:
+        report.read_seconds += time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    try:
+        try:
+            article = parse_article(event.url, body, event.date)
+        except NotAnArticlePage as error:
+            report.skipped_not_article += 1
+            return Capture(url_id, event.url, captured_at, 200, "not_article", str(error), pointer)
+        except BlockedPage as error:
+            report.blocked += 1
+            return Capture(url_id, event.url, captured_at, 200, "blocked", str(error), pointer)
+        except ParseError as error:
+            report.parse_error_count += 1
+            if len(report.parse_errors) < MAX_LISTED:
+                report.parse_errors.append((event.url, str(error)))
+            return Capture(url_id, event.url, captured_at, 200, "parse_error", str(error), pointer)
+        article.fetched_url = event.url
+        article.captured_at = captured_at
+        article.warc = pointer
+        article.images = [resolver.image(image) for image in article.images]
+        row = article_record(article)
+        errors = validation_errors(row)
+        if errors:
+            report.invalid += 1
+            reason = "; ".join(f"{name}: {message}" for name, message in errors[:5])
+            return Capture(article.id, event.url, captured_at, 200, "invalid", reason, pointer)
+        if ranks.get(article.id) < rank:  # the latest capture of an id holds its row
+            store.put(row)
+            ranks.set(article.id, rank)
+    finally:
+        report.parse_seconds += time.perf_counter() - tick
+    report.articles += 1
+    report.revisits += revisit
+    images = [asdict(image) for image in article.images] if want_capture else None
+    return Capture(
+        article.id, event.url, captured_at, 200, "archived", None, pointer, images=images, revisit=revisit
+    )
+
+
+def _url_id(url: str) -> int | None:
+    """The article id in an article URL (None when the URL carries none)."""
+    try:
+        return article_id(url)
+    except ValueError:
+        return None
+
+
+class _ImageResolver:
+    """``archived``/``error`` of an image from what the WARCs hold for its URL (redirects followed)."""
+
+    def __init__(self, scan: _Scan) -> None:
+        self.scan = scan
+        self._cache: dict[str, tuple[bool, str | None]] = {}
+
+    def image(self, image: Image) -> Image:
+        outcome = self._cache.get(image.url)
+        if outcome is None:
+            outcome = self._cache[image.url] = self._outcome(image.url)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+        image.archived, image.error = outcome
+        return image
+
+    def _outcome(self, url: str) -> tuple[bool, str | None]:
+        # Scrapy requests the escaped form of a URL (spaces, non-ASCII), and the WARC records that form.
+        for candidate in dict.fromkeys((url, safe_url_string(url))):
+            status = self._follow(candidate)
+            if status is not None:
+                return (True, None) if 200 <= status < 300 else (False, f"HTTP {status}")
+        return False, NOT_IN_WARC
+
+    def _follow(self, url: str) -> int | None:
+        status = None
+        for _ in range(MAX_REDIRECTS + 1):
+            key = url_key(url)
+            status = self.scan.url_status.get(key)
+            if status is None or not 300 <= status < 400 or key not in self.scan.redirects:
+                return status
+            url = self.scan.redirects[key]
+        return status
+
+
+def _swap_dir(new: Path, current: Path) -> None:
+    """Put ``new`` in place of ``current``: rename the old away, the new in, then delete the old."""
+    old = current.with_name(current.name + _OLD_SUFFIX)
+    shutil.rmtree(old, ignore_errors=True)
+    if current.exists():
+        os.rename(current, old)
+    os.rename(new, current)
+    fsync_dir(current.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _log_end(captures_dir: Path) -> dict[str, Any]:
+    """The capture log's current end, in the form ``CaptureLog.write_checkpoint`` writes."""
+    files = sorted(captures_dir.glob("*.jsonl"))
+    if not files:
+        return {"file": None, "offset": 0}
+    return {"file": files[-1].name, "offset": files[-1].stat().st_size}

@@ -1,0 +1,593 @@
+"""Check an archive end to end: every WARC record readable with correct digests and pairing, every revisit
+resolvable, every index row pointing exactly at its article's bytes, every image marked archived really there.
+
+Read-only, and the way back in the data flow: it reads what the crawl wrote (WARC -> index rows) and reports
+each fault with the file and byte offset where it is. WARC files are streamed one gzip member at a time; what
+the cross-checks need across files is kept as 64-bit keys (``habrmirror.reindex.url_key``), not strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import zlib
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
+
+from w3lib.url import safe_url_string
+
+from habrmirror.archive.cdxj import cdxj_path
+from habrmirror.archive.layout import ArchiveDir
+from habrmirror.archive.reader import OPEN_SUFFIX, RecordMismatch, read_record
+from habrmirror.archive.warc import DECHUNKED_HEADER, WARC_SUFFIX
+from habrmirror.index import shard_name
+from habrmirror.items import WarcPointer
+from habrmirror.reindex import MAX_REDIRECTS, url_key
+from habrmirror.schema import validation_errors
+
+__all__ = ["Problem", "VerifyReport", "verify_archive"]
+
+_CHUNK = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fault: what kind, in which file (relative to the archive), at which byte offset, and the details.
+
+    ``offset`` is the start of the gzip member (WARC files) or of the line (index shards); None for a whole file.
+    """
+
+    kind: str
+    file: str
+    offset: int | None
+    message: str
+
+    def line(self, level: str = "ERROR") -> str:
+        where = self.file if self.offset is None else f"{self.file}@{self.offset}"
+        return f"{level} {where}: {self.kind}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """Everything :func:`verify_archive` found; ``ok`` when there are no problems (warnings are allowed)."""
+
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    files: int = 0  # WARC files read
+    records: int = 0  # WARC records read
+    revisits: int = 0
+    rows: int = 0  # index rows checked
+    images: int = 0  # images marked archived, checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """One line per problem and warning (file and offset first), then the totals."""
+        out = [problem.line("ERROR") for problem in self.problems]
+        out += [warning.line("WARNING") for warning in self.warnings]
+        verdict = "OK" if self.ok else f"{len(self.problems)} problems"
+        out.append(
+            f"{verdict}: {self.files} WARC files, {self.records} records ({self.revisits} revisits), "
+            f"{self.rows} index rows, {self.images} archived images checked; {len(self.warnings)} warnings"
+        )
+        return out
+
+
+def verify_archive(root: Path) -> VerifyReport:
+    """Verify the archive at ``root`` (see the module docstring); never modifies it."""
+    archive = ArchiveDir(Path(root))
+    report = VerifyReport(root=archive.root)
+    if not archive.warc_dir.is_dir():
+        report.problems.append(
+            Problem("layout", "warc", None, "no warc/ directory: not a habrmirror archive")
+        )
+        return report
+    checker = _WarcChecker(archive, report)
+    finished = sorted(archive.warc_dir.glob(f"*{WARC_SUFFIX}"))
+    still_open = sorted(archive.warc_dir.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
+    writer_active = _writer_active(archive)
+    for path in still_open:
+        name = _relative(archive, path)
+        if writer_active:
+            report.warnings.append(Problem("open-warc", name, None, "being written by a running crawl"))
+        else:
+            report.problems.append(
+                Problem(
+                    "open-warc",
+                    name,
+                    None,
+                    "left open by an interrupted crawl (the next crawl or `habrmirror reindex` repairs it)",
+                )
+            )
+    for path in finished + still_open:
+        checker.check_file(path)
+        if path in finished and not cdxj_path(path, archive.cdxj_dir).exists():
+            report.warnings.append(
+                Problem("cdxj-missing", _relative(archive, path), None, "no CDXJ index (reindex writes it)")
+            )
+    checker.finish()
+    _RowChecker(archive, report, checker).check_all()
+    return report
+
+
+def _relative(archive: ArchiveDir, path: Path) -> str:
+    return path.relative_to(archive.root).as_posix()
+
+
+def _writer_active(archive: ArchiveDir) -> bool:
+    """True while a writer holds the archive's lock (tested with a shared flock: nothing is written)."""
+    try:
+        handle = open(archive.lock_path)  # noqa: SIM115 - closed below, after the non-blocking test
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        handle.close()
+    return False
+
+
+# --- gzip members ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Member:
+    offset: int
+    length: int
+    data: bytes
+
+
+@dataclass
+class _Damage:
+    offset: int
+    kind: str  # "gzip" (corrupt member) or "truncated" (file ends inside it)
+    message: str
+
+
+def _iter_members(handle: BinaryIO) -> Iterator[_Member | _Damage]:
+    """Every gzip member of a file, streamed; a damaged member is reported and the scan resumes at the next
+    offset where a whole member holding a WARC record starts (so one flipped byte costs one record)."""
+    offset = 0
+    pending = b""
+    handle.seek(0)
+    while True:
+        if not pending:
+            pending = handle.read(_CHUNK)
+            if not pending:
+                return
+        decompressor = zlib.decompressobj(wbits=31)
+        out: list[bytes] = []
+        consumed = 0
+        damage: _Damage | None = None
+        while True:
+            try:
+                out.append(decompressor.decompress(pending))
+            except zlib.error as error:
+                damage = _Damage(offset, "gzip", f"gzip member does not decompress ({error})")
+                break
+            if decompressor.eof:
+                consumed += len(pending) - len(decompressor.unused_data)
+                pending = decompressor.unused_data
+                break
+            consumed += len(pending)
+            pending = handle.read(_CHUNK)
+            if not pending:
+                damage = _Damage(offset, "truncated", f"file ends inside a gzip member ({consumed} bytes in)")
+                break
+        if damage is None:
+            yield _Member(offset, consumed, b"".join(out))
+            offset += consumed
+            continue
+        resume = _resync(handle, damage.offset + 1)
+        if resume is None:
+            yield damage
+            return
+        damage.message += f"; {resume - damage.offset} bytes skipped, reading on at offset {resume}"
+        yield damage
+        offset, pending = resume, b""
+        handle.seek(resume)
+
+
+def _resync(handle: BinaryIO, start: int) -> int | None:
+    """The first offset from ``start`` where a complete gzip member holding a WARC record begins."""
+    position = start
+    while True:
+        handle.seek(position)
+        window = handle.read(_CHUNK + len(_GZIP_MAGIC))
+        if len(window) < len(_GZIP_MAGIC):
+            return None
+        found = window.find(_GZIP_MAGIC)
+        if found < 0:
+            position += _CHUNK
+            continue
+        candidate = position + found
+        if _whole_warc_member_at(handle, candidate):
+            return candidate
+        position = candidate + 1
+
+
+def _whole_warc_member_at(handle: BinaryIO, offset: int) -> bool:
+    handle.seek(offset)
+    decompressor = zlib.decompressobj(wbits=31)
+    head = b""
+    while not decompressor.eof:
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            return False
+        try:
+            data = decompressor.decompress(chunk)
+        except zlib.error:
+            return False
+        if len(head) < 8:
+            head += data[:8]
+    return head.startswith(b"WARC/")
+
+
+# --- WARC records ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Record:
+    headers: dict[str, str]  # lower-case names
+    block: bytes
+
+    def get(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def _parse_record(data: bytes) -> _Record | str:
+    """One whole WARC record from one gzip member's bytes, or why it is not one."""
+    head_end = data.find(b"\r\n\r\n")
+    if head_end < 0:
+        return "no end of WARC headers"
+    lines = data[:head_end].split(b"\r\n")
+    if not lines[0].startswith(b"WARC/"):
+        return f"does not start with a WARC version line ({lines[0][:20]!r})"
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            return f"malformed WARC header line {line[:60]!r}"
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
+    try:
+        length = int(headers["content-length"])
+    except (KeyError, ValueError):
+        return "no valid Content-Length"
+    block = data[head_end + 4 : head_end + 4 + length]
+    if len(block) != length:
+        return f"block is {len(block)} bytes, Content-Length says {length}"
+    rest = data[head_end + 4 + length :]
+    if rest != b"\r\n\r\n":
+        return f"{len(rest)} bytes after the block instead of the closing CRLF CRLF"
+    for required in ("warc-type", "warc-record-id", "warc-date"):
+        if required not in headers:
+            return f"no {required} header"
+    return _Record(headers, block)
+
+
+def _digest_matches(expected: str, data: bytes) -> bool | None:
+    """Compare a ``algo:value`` digest (base32 or hex) with ``data``; None when the algorithm is unknown."""
+    algorithm, _, value = expected.partition(":")
+    try:
+        digest = hashlib.new(algorithm.strip().lower().replace("-", ""), data).digest()
+    except ValueError:
+        return None
+    value = value.strip()
+    return value.upper() == base64.b32encode(digest).decode("ascii") or value.lower() == digest.hex()
+
+
+def _http_split(block: bytes) -> tuple[bytes, bytes] | None:
+    """(HTTP head, payload) of an ``application/http`` block."""
+    end = block.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    return block[: end + 4], block[end + 4 :]
+
+
+def _http_status_and_headers(head: bytes) -> tuple[int | None, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    status: int | None = None
+    parts = lines[0].split(" ", 2)
+    if len(parts) >= 2 and parts[1].isdigit():
+        status = int(parts[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+def _dechunk(data: bytes) -> bytes | None:
+    """Remove chunked transfer-coding; None when ``data`` is not valid chunked encoding."""
+    out = bytearray()
+    position = 0
+    while True:
+        line_end = data.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        try:
+            size = int(data[position:line_end].split(b";")[0].strip(), 16)
+        except ValueError:
+            return None
+        position = line_end + 2
+        if size == 0:
+            return bytes(out)
+        out += data[position : position + size]
+        position += size + 2
+
+
+class _WarcChecker:
+    """Per-record checks while streaming, plus the cross-file state the index checks use afterwards."""
+
+    def __init__(self, archive: ArchiveDir, report: VerifyReport) -> None:
+        self.archive = archive
+        self.report = report
+        # Cross-file facts, as 64-bit keys: record id -> key of (payload digest, target URI) in two arrays
+        # (16 bytes per record), URLs that answered 2xx, 3xx hops, and (original id, URI) of 200 revisits.
+        self.record_keys = array("Q")
+        self.record_values = array("Q")
+        self.ok_urls: set[int] = set()
+        self.redirects: dict[int, int] = {}
+        self.revisit_links: set[int] = set()
+        # Revisits to resolve at the end: (file, offset, key of Refers-To, key of (digest, target URI), text).
+        self.revisits: list[tuple[str, int, int, int, str]] = []
+        # Exchanges not yet paired, by record id: (file, offset, WARC-Date).
+        self.responses: dict[str, tuple[str, int, str]] = {}
+        self.requests: dict[str, tuple[str, int, str]] = {}
+
+    def problem(self, kind: str, name: str, offset: int | None, message: str) -> None:
+        self.report.problems.append(Problem(kind, name, offset, message))
+
+    def check_file(self, path: Path) -> None:
+        name = _relative(self.archive, path)
+        self.report.files += 1
+        with open(path, "rb") as handle:
+            for item in _iter_members(handle):
+                if isinstance(item, _Damage):
+                    self.problem(item.kind, name, item.offset, item.message)
+                    continue
+                parsed = _parse_record(item.data)
+                if isinstance(parsed, str):
+                    self.problem("record", name, item.offset, parsed)
+                    continue
+                self.report.records += 1
+                self.check_record(name, item.offset, parsed)
+
+    def check_record(self, name: str, offset: int, record: _Record) -> None:
+        rec_type = record.get("WARC-Type") or ""
+        record_id = record.get("WARC-Record-ID") or ""
+        block_digest = record.get("WARC-Block-Digest")
+        if block_digest and _digest_matches(block_digest, record.block) is False:
+            self.problem("block-digest", name, offset, f"{rec_type} {record_id}: WARC-Block-Digest mismatch")
+        is_http = "application/http" in (record.get("Content-Type") or "").lower()
+        status: int | None = None
+        http_headers: dict[str, str] = {}
+        payload = record.block
+        if is_http:
+            split = _http_split(record.block)
+            if split is None:
+                self.problem("record", name, offset, f"{rec_type} {record_id}: no end of HTTP headers")
+                return
+            head, payload = split
+            status, http_headers = _http_status_and_headers(head)
+        payload_digest = record.get("WARC-Payload-Digest") or ""
+        if (
+            payload_digest
+            and rec_type != "revisit"
+            and not self._payload_ok(payload_digest, payload, record, http_headers)
+        ):
+            self.problem(
+                "payload-digest", name, offset, f"{rec_type} {record_id}: WARC-Payload-Digest mismatch"
+            )
+        url = record.get("WARC-Target-URI") or ""
+        date = record.get("WARC-Date") or ""
+        if rec_type in ("response", "revisit", "resource"):
+            self.record_keys.append(url_key(record_id))
+            self.record_values.append(url_key(payload_digest + "\n" + url))
+        if rec_type in ("response", "revisit") and status is not None:
+            if 200 <= status < 300:
+                self.ok_urls.add(url_key(url))
+            elif 300 <= status < 400 and http_headers.get("location"):
+                self.redirects[url_key(url)] = url_key(urljoin(url, http_headers["location"]))
+        if rec_type == "revisit":
+            self.report.revisits += 1
+            self._note_revisit(name, offset, record, record_id, url, status)
+        if rec_type in ("response", "revisit"):
+            self._pair_response(name, offset, record_id, date, record.get("WARC-Concurrent-To"))
+        elif rec_type == "request":
+            self._pair_request(name, offset, record_id, date, record.get("WARC-Concurrent-To"))
+
+    def _payload_ok(
+        self, expected: str, payload: bytes, record: _Record, http_headers: dict[str, str]
+    ) -> bool:
+        if _digest_matches(expected, payload) is not False:
+            return True
+        # Tools other than ours may store a chunked body as sent; the payload digest covers the entity then.
+        chunked = "chunked" in http_headers.get("transfer-encoding", "").lower()
+        if chunked and not record.get(DECHUNKED_HEADER):
+            entity = _dechunk(payload)
+            return entity is not None and _digest_matches(expected, entity) is not False
+        return False
+
+    def _note_revisit(
+        self, name: str, offset: int, record: _Record, record_id: str, url: str, status: int | None
+    ) -> None:
+        refers_to = record.get("WARC-Refers-To")
+        if not refers_to:
+            self.problem("revisit", name, offset, f"revisit {record_id} has no WARC-Refers-To")
+            return
+        digest = record.get("WARC-Payload-Digest") or ""
+        target = record.get("WARC-Refers-To-Target-URI") or ""
+        self.revisits.append((name, offset, url_key(refers_to), url_key(digest + "\n" + target), refers_to))
+        if status == 200:
+            self.revisit_links.add(url_key(refers_to + "\n" + url))
+
+    def _pair_response(
+        self, name: str, offset: int, record_id: str, date: str, concurrent: str | None
+    ) -> None:
+        request = self.requests.pop(record_id, None)
+        if request is None and concurrent:  # some tools link from the response to the request instead
+            request = self.requests.pop(concurrent, None)
+        if request is None:
+            self.responses[record_id] = (name, offset, date)
+        elif request[2] != date:
+            self.problem("pairing", name, offset, f"response {record_id} and its request differ in WARC-Date")
+
+    def _pair_request(
+        self, name: str, offset: int, record_id: str, date: str, concurrent: str | None
+    ) -> None:
+        response = self.responses.pop(concurrent, None) if concurrent else None
+        if response is None:
+            self.requests[concurrent or record_id] = (name, offset, date)
+        elif response[2] != date:
+            self.problem("pairing", name, offset, f"request {record_id} and its response differ in WARC-Date")
+
+    def finish(self) -> None:
+        """Cross-file checks once every record was seen: unpaired exchanges, revisits that resolve."""
+        for record_id, (name, offset, _) in self.responses.items():
+            self.problem("pairing", name, offset, f"response {record_id} has no request record")
+        for record_id, (name, offset, _) in self.requests.items():
+            self.problem("pairing", name, offset, f"request for {record_id} has no response record")
+        self.responses.clear()
+        self.requests.clear()
+        wanted = {revisit[2] for revisit in self.revisits}
+        found: dict[int, int] = {}
+        for key, value in zip(self.record_keys, self.record_values, strict=True):
+            if key in wanted:
+                found[key] = value
+        for name, offset, refers, expected, refers_text in self.revisits:
+            if refers not in found:
+                self.problem(
+                    "revisit", name, offset, f"WARC-Refers-To {refers_text} names no record of the archive"
+                )
+            elif found[refers] != expected:
+                self.problem(
+                    "revisit",
+                    name,
+                    offset,
+                    f"record {refers_text} differs in payload digest or target URI from what the revisit says",
+                )
+
+    def url_archived(self, url: str) -> bool:
+        """A 2xx response or revisit exists for the URL (3xx hops followed, Scrapy's escaped form tried)."""
+        for candidate in dict.fromkeys((url, safe_url_string(url))):
+            key = url_key(candidate)
+            for _ in range(MAX_REDIRECTS + 1):
+                if key in self.ok_urls:
+                    return True
+                if key not in self.redirects:
+                    break
+                key = self.redirects[key]
+        return False
+
+
+class _RowChecker:
+    """Index rows: valid JSON and schema, one per id in the right shard, pointer exact, images really there."""
+
+    def __init__(self, archive: ArchiveDir, report: VerifyReport, warcs: _WarcChecker) -> None:
+        self.archive = archive
+        self.report = report
+        self.warcs = warcs
+        self.seen: set[int] = set()
+
+    def problem(self, kind: str, name: str, offset: int, message: str) -> None:
+        self.report.problems.append(Problem(kind, name, offset, message))
+
+    def check_all(self) -> None:
+        for shard in sorted(self.archive.index_dir.glob("*.jsonl")):
+            name = _relative(self.archive, shard)
+            offset = 0
+            with open(shard, "rb") as handle:
+                for number, raw in enumerate(handle, start=1):
+                    if raw.strip():
+                        self.check_line(name, offset, number, raw, shard.name)
+                    offset += len(raw)
+
+    def check_line(self, name: str, offset: int, number: int, raw: bytes, shard: str) -> None:
+        try:
+            row: dict[str, Any] = json.loads(raw)
+        except ValueError as error:
+            self.problem("row-json", name, offset, f"line {number} is not JSON ({error})")
+            return
+        if not isinstance(row, dict) or not isinstance(row.get("id"), int):
+            self.problem("row-json", name, offset, f"line {number} is not a row with an integer id")
+            return
+        self.report.rows += 1
+        article = row["id"]
+        where = f"row {article} (line {number})"
+        if article in self.seen:
+            self.problem("row-duplicate", name, offset, f"{where}: a second row for this id")
+        self.seen.add(article)
+        if shard_name(article) != shard:
+            self.problem("row-shard", name, offset, f"{where}: belongs in index/{shard_name(article)}")
+        for field_name, message in validation_errors(row)[:5]:
+            self.problem("row-schema", name, offset, f"{where}: {field_name}: {message}")
+        self.check_pointer(name, offset, where, row)
+        for image in row.get("images") or []:
+            if isinstance(image, dict) and image.get("archived") is True:
+                self.report.images += 1
+                if not self.warcs.url_archived(str(image.get("url"))):
+                    self.problem(
+                        "image-missing",
+                        name,
+                        offset,
+                        f"{where}: image {image.get('url')} is marked archived but no WARC holds a 2xx for it",
+                    )
+
+    def check_pointer(self, name: str, offset: int, where: str, row: dict[str, Any]) -> None:
+        data = row.get("warc")
+        if not isinstance(data, dict):
+            self.problem("row-pointer", name, offset, f"{where}: no WARC pointer")
+            return
+        try:
+            pointer = WarcPointer(**data)
+            target = f"{pointer.filename}@{pointer.offset}+{pointer.length}"
+        except TypeError as error:
+            self.problem("row-pointer", name, offset, f"{where}: malformed WARC pointer ({error})")
+            return
+        try:
+            stored = read_record(self.archive.root, pointer)
+        except (RecordMismatch, OSError, ValueError, zlib.error) as error:
+            self.problem(
+                "row-pointer", name, offset, f"{where}: pointer {target} does not land on its record: {error}"
+            )
+            return
+        except Exception as error:  # warcio parse errors of a member that is not a WARC record
+            self.problem(
+                "row-pointer", name, offset, f"{where}: pointer {target}: unreadable record ({error})"
+            )
+            return
+        if stored.rec_type != "response" or stored.status != 200:
+            self.problem(
+                "row-pointer",
+                name,
+                offset,
+                f"{where}: pointer {target} is a {stored.rec_type} with status {stored.status}, "
+                "not a 200 response holding the page",
+            )
+            return
+        fetched = row.get("fetched_url")
+        if (
+            stored.target_uri != fetched
+            and url_key(f"{stored.record_id}\n{fetched}") not in self.warcs.revisit_links
+        ):
+            self.problem(
+                "row-pointer",
+                name,
+                offset,
+                f"{where}: pointer {target} holds {stored.target_uri}, not fetched_url {fetched} "
+                "(and no revisit of that URL refers to it)",
+            )
