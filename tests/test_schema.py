@@ -1,0 +1,54 @@
+"""The schema's two validators agree (the fast compiled one is the hot path; jsonschema names the errors)."""
+
+import copy
+
+import pytest
+
+from habrmirror.items import Article, Image, Link, WarcPointer, article_record
+from habrmirror.schema import _fast_check, article_validator, validation_errors
+
+
+def good_record() -> dict:
+    article = Article(
+        id=568382,
+        language="ru",
+        url="https://habr.com/ru/post/568382/",
+        title="t",
+        time_published=1626678157,
+        statistics={"score": 3, "readingCount": 31},
+        hubs=["hackathons"],
+        images=[Image(url="http://127.0.0.1/x.png", alt=None, archived=True)],
+        links=[Link(url="https://example.org/", text="x")],
+        published_at="2021-07-19T07:02:37+00:00",
+        warc=WarcPointer(filename="warc/a.warc.gz", offset=0, length=10, record_id="<urn:uuid:1>"),
+    )
+    return article_record(article)
+
+
+BAD = [
+    ("id", lambda r: r.update(id="568382")),
+    ("title", lambda r: r.update(title=5)),
+    ("statistics", lambda r: r["statistics"].update(likes=3)),
+    ("images", lambda r: r["images"][0].pop("archived")),
+    ("warc", lambda r: r.update(warc={"filename": "x"})),
+    ("schema_version", lambda r: r.update(schema_version=2)),
+    ("record", lambda r: r.update(extra_field=1)),
+    ("hubs", lambda r: r.update(hubs="python")),
+]
+
+
+def test_a_good_record_is_valid_for_both() -> None:
+    record = good_record()
+    assert validation_errors(record) == []
+    assert article_validator().is_valid(record)
+    _fast_check()(record)
+
+
+@pytest.mark.parametrize(("field", "damage"), BAD, ids=[name for name, _ in BAD])
+def test_both_validators_refuse_each_damage(field: str, damage) -> None:  # type: ignore[no-untyped-def]
+    record = copy.deepcopy(good_record())
+    damage(record)
+    assert not article_validator().is_valid(record)
+    errors = validation_errors(record)  # goes through the fast check first
+    assert errors, "the fast validator accepted a record the schema refuses"
+    assert field in {name for name, _ in errors} or field == "record"
