@@ -28,6 +28,7 @@ OUTCOMES = (
     "invalid",  # item failed the JSON Schema
     "http_error",  # other HTTP status
     "network_error",  # DNS, connection, timeout
+    "robots",  # not requested: robots.txt disallows the URL (a skip, not a failure)
 )
 
 
@@ -100,7 +101,18 @@ class CaptureLog:
 
     def write_checkpoint(self, path: Path) -> None:
         """Record the log's end: every capture before it is reflected in the flushed index."""
-        position = {"file": self._name, "offset": os.lseek(self._fd, 0, os.SEEK_END) if self._fd else 0}
+        position: dict[str, Any]
+        if self._fd is not None:
+            position = {"file": self._name, "offset": os.lseek(self._fd, 0, os.SEEK_END)}
+        else:
+            # Nothing appended yet (a run that found nothing new, or the flush after crash recovery): the end is
+            # the newest file's end. Writing no file here would make the next start replay the whole history.
+            # (An offset past a torn last line would skip what is appended after repair_tail cuts it.)
+            files = sorted(self.directory.glob("*.jsonl"))
+            position = {"file": None, "offset": 0}
+            if files:
+                repair_tail(files[-1])
+                position = {"file": files[-1].name, "offset": files[-1].stat().st_size}
         write_json_atomic(path, position)
 
     def close(self) -> None:

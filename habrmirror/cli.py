@@ -54,7 +54,8 @@ def print_summary(result: RunResult, out: Path) -> None:
     outcomes = summary.get("outcomes", {})
     print(
         f"archive: {out}  |  archived {outcomes.get('archived', 0)}, gone {outcomes.get('gone', 0)}, "
-        f"failed {summary.get('failed', 0)}  |  WARC files: {', '.join(summary.get('warc_files', [])) or 'none'}"
+        f"failed {summary.get('failed', 0)}, skipped by robots.txt {outcomes.get('robots', 0)}"
+        f"  |  WARC files: {', '.join(summary.get('warc_files', [])) or 'none'}"
     )
     for failure in summary.get("failures", []):
         print(f"  failed: {failure['id'] or failure['url']}: {failure['outcome']}: {failure['reason']}")

@@ -27,6 +27,7 @@ class ListingWalk:
     previous_mark: datetime | None
     newest: datetime | None = None
     oldest: datetime | None = None
+    pages: int = 0  # listing pages read
     reached_stop: bool = False  # passed the previous mark (or --since / the refresh window)
     reached_end: bool = False  # the listing had no next page
     hit_page_limit: bool = False

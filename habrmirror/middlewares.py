@@ -16,10 +16,10 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from habrmirror.archive.layout import utc_now
+from habrmirror.pipelines.media import IMAGE_OF_META
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,15 @@ class LoopbackOnlyMiddleware:
             raise IgnoreRequest(f"HABR_LOOPBACK_ONLY refuses {request.url}")
 
 
+class RequestBudgetSpent(IgnoreRequest):
+    """A request left unsent because the budget is used up: not a failed fetch (the next run sends it)."""
+
+
 class RequestBudgetMiddleware:
-    """``HABR_REQUEST_BUDGET``: after N requests the run stops (what is archived stays; the mark is not moved)."""
+    """``HABR_REQUEST_BUDGET``: after N requests the run stops (what is archived stays; the mark is not moved).
+
+    Images of articles already downloaded are still fetched after that, so the budget can be passed by them.
+    """
 
     def __init__(self, crawler: Crawler, budget: int) -> None:
         self.crawler = crawler
@@ -72,12 +79,17 @@ class RequestBudgetMiddleware:
 
     def process_request(self, request: Request) -> None:
         self.used += 1
-        if self.used > self.budget:
-            assert self.crawler.engine is not None
-            if self.used == self.budget + 1:
-                logger.warning("request budget of %d used up: stopping the run", self.budget)
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="request_budget"))
-            raise IgnoreRequest("request budget used up")
+        if self.used <= self.budget:
+            return
+        assert self.crawler.engine is not None
+        if self.used == self.budget + 1:
+            logger.warning("request budget of %d used up: stopping the run", self.budget)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="request_budget"))
+        if request.meta.get(IMAGE_OF_META) is not None:
+            # An image of an article already downloaded: the article is indexed (and so never fetched again)
+            # whatever happens to its images, so they still go out. No new article or listing page does.
+            return
+        raise RequestBudgetSpent("request budget used up")
 
 
 def retry_after_seconds(value: bytes | None) -> float | None:
@@ -119,5 +131,9 @@ class RetryAfterMiddleware(RetryMiddleware):
             logger.info(
                 "%s answered %d; waiting %.1fs before retry %d", request.url, response.status, wait, attempt
             )
+            # Imported here: importing the reactor at module level would install the default one before
+            # Scrapy installs the asyncio reactor (this module is imported by spiders too).
+            from twisted.internet import reactor
+
             await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
         return super().process_response(request, response)

@@ -9,6 +9,7 @@ summary to ``DIR/runs/<run>.json``. Other components reach it with :meth:`Archiv
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -40,6 +41,19 @@ FAILURE_OUTCOMES = {
 }
 
 
+def remove_stale_temp_files(archive: ArchiveDir) -> int:
+    """Delete the ``.NAME.*.tmp`` files a run killed inside an atomic write left (their targets are intact).
+
+    Call it only while holding the writer lock: a live writer's temp file would be removed under it.
+    """
+    removed = 0
+    for directory in (archive.root, archive.index_dir, archive.state_dir, archive.runs_dir, archive.cdxj_dir):
+        for path in directory.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 class ArchiveSession:
     """One run's state: lock, capture log, index, counters, summary."""
 
@@ -47,7 +61,8 @@ class ArchiveSession:
         self.archive = ArchiveDir(root)
         self.origin = normalize_origin(origin)
         self.started = utc_now()
-        self.run_id = self.started.strftime("%Y%m%dT%H%M%SZ")
+        # second resolution plus the pid: two runs started in the same second still get their own summary
+        self.run_id = f"{self.started.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
         self._stack = ExitStack()
         # The lock comes first: nothing (not even a repair) touches a directory another writer holds.
         self._stack.enter_context(self.archive.writer_lock(wait=lock_wait, holder=holder))
@@ -56,10 +71,11 @@ class ArchiveSession:
         self.repaired_warcs = repair_open_warcs(self.archive.warc_dir)
         for path in self.repaired_warcs:
             logger.warning("repaired WARC left open by an interrupted run: %s", path)
+        removed = remove_stale_temp_files(self.archive)
+        if removed:
+            logger.warning("removed %d temporary files an interrupted run left", removed)
         self.captures = CaptureLog(self.archive.captures_dir)
         self.index = IndexStore(self.archive.index_dir, flush_rows=flush_rows)
-        if replay_unflushed_captures(self.archive, self.index):
-            self.flush_index()
         self.outcomes: Counter[str] = Counter()
         self.failures: list[dict[str, Any]] = []
         self.warc_files: list[str] = []
@@ -73,6 +89,9 @@ class ArchiveSession:
         self._closers: list[Callable[[], None]] = []
         self._syncers: list[Callable[[], None]] = []
         self._finalizers: list[Callable[[str], None]] = []
+        # Last, once every attribute flush_index() uses exists (no WARC is open yet, so nothing to sync).
+        if replay_unflushed_captures(self.archive, self.index):
+            self.flush_index(sync_warcs=False)
 
     @classmethod
     def of(cls, crawler: Crawler) -> ArchiveSession:

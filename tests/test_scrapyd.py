@@ -49,7 +49,9 @@ def free_port() -> int:
 
 def clean_env() -> dict[str, str]:
     """This environment without a PYTHONPATH, so scrapyd's jobs can import habrmirror only from the egg."""
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SCRAPY_SETTINGS_MODULE")}
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SCRAPY_SETTINGS_MODULE")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -74,7 +76,9 @@ class Scrapyd:
 
     def job_log(self, spider: str, job: str) -> str:
         path = self.workdir / "logs" / PROJECT / spider / f"{job}.log"
-        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else f"(no job log at {path})"
+        return (
+            path.read_text(encoding="utf-8", errors="replace") if path.exists() else f"(no job log at {path})"
+        )
 
     def console_text(self) -> str:
         return self.console.read_text(encoding="utf-8", errors="replace") if self.console.exists() else ""
@@ -100,7 +104,11 @@ def scrapyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrapyd]:
     console = work / "scrapyd-console.log"
     with console.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scrapyd"], cwd=work, env=clean_env(), stdout=sink, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "scrapyd"],
+            cwd=work,
+            env=clean_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     server = Scrapyd(f"http://127.0.0.1:{port}", work, console)
     try:
@@ -189,7 +197,8 @@ def test_scheduled_articles_job_archives_the_listed_posts(
 ) -> None:
     archive = tmp_path / "archive"
     expected = expected_articles(SYNTHETIC)
-    assert {568382, 957816, 800001, 800002, 800005} <= set(expected)  # real tm posts, synthetic article + news
+    # real tm posts, a synthetic article and a synthetic news post
+    assert {568382, 957816, 800001, 800002, 800005} <= set(expected)
     with ReplicaProcess(synthetic=SYNTHETIC) as replica:
         settings = {
             "HABR_ORIGIN": replica.origin,
@@ -232,6 +241,11 @@ def test_scheduled_articles_job_archives_the_listed_posts(
     assert summary["finish_reason"] == "finished", summary
     assert summary["failed"] == 0, summary["failures"]
     assert summary["archived"] == len(expected), summary
+
+    # scrapyd's item feed (items_dir) got one JSON line per archived post.
+    feed = scrapyd.workdir / "items" / PROJECT / "articles" / f"{job}.jl"
+    fed = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert sorted(item["id"] for item in fed) == sorted(expected)
 
     # The job really went through the replica (listing pages and every article page).
     targets = {record["target"] for record in sent}

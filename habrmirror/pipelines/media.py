@@ -40,7 +40,9 @@ class ImageCapturePipeline:
         for image in item.images:
             by_url.setdefault(image.url, []).append(image)
         # What replay needs besides the originals: the resized copies the markup's src/srcset load.
-        variants = [url for url in body_image_urls(item.text_html, item.fetched_url or "") if url not in by_url]
+        variants = [
+            url for url in body_image_urls(item.text_html, item.fetched_url or "") if url not in by_url
+        ]
         results = await asyncio.gather(*(self._fetch(url, item.id) for url in [*by_url, *variants]))
         for url, (archived, error) in zip(by_url, results, strict=False):
             for image in by_url[url]:

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from habrmirror.archive.layout import iso, utc_now
 from habrmirror.crawl_state import CrawlState, ListingWalk
+from habrmirror.middlewares import RequestBudgetSpent
 from habrmirror.pages.errors import PageError
 from habrmirror.pages.listing import parse_listing
 from habrmirror.spiders.base import HabrSpider
@@ -75,6 +76,8 @@ class ArticlesSpider(HabrSpider):
             raise ValueError(f"unknown listing {unknown[0]!r}; choose from {', '.join(LISTING_KINDS)}")
         self.language = language
         self.walks: dict[str, ListingWalk] = {}
+        # ids this run has seen in a listing (and requested, unless archived already)
+        self.requested: set[int] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArticlesSpider:
@@ -118,6 +121,7 @@ class ArticlesSpider(HabrSpider):
         kind, page_number = response.meta[LISTING_META]
         walk = self.walks[f"{self.language}/{kind}"]
         self.session.stats_inc("listings/pages")
+        walk.pages += 1
         try:
             page = parse_listing(response.url, response.body)
         except PageError as error:
@@ -128,6 +132,13 @@ class ArticlesSpider(HabrSpider):
         passed = False
         for entry in page.entries:
             walk.see(entry.published_at)
+            if stop_at and entry.published_at and entry.published_at < stop_at:
+                passed = True
+            if entry.id in self.requested:
+                # listed twice: in two listings (``all`` holds both others), or pushed onto the next page
+                # by posts published while we walk; one fetch per run
+                continue
+            self.requested.add(entry.id)
             archived = entry.id in self.session.index.ids
             fresh = bool(
                 self.refresh_after and entry.published_at and entry.published_at >= self.refresh_after
@@ -138,8 +149,6 @@ class ArticlesSpider(HabrSpider):
                 if archived:
                     self.session.stats_inc("articles_refreshed")
                 yield self.article_request(entry.url, entry.id, habr_refresh=archived)
-            if stop_at and entry.published_at and entry.published_at < stop_at:
-                passed = True
         if passed:
             walk.reached_stop = True
             return
@@ -152,6 +161,8 @@ class ArticlesSpider(HabrSpider):
         yield self.listing_request(kind, page_number + 1, page.next_url)
 
     def listing_failed(self, failure: Failure) -> None:
+        if failure.check(RequestBudgetSpent):
+            return  # the run is stopping; the mark stays (finish reason request_budget)
         request = failure.request  # type: ignore[attr-defined]
         kind, _ = request.meta[LISTING_META]
         response = getattr(failure.value, "response", None)
@@ -176,6 +187,7 @@ class ArticlesSpider(HabrSpider):
                 assert walk.newest is not None
                 self.state.set_mark(key, walk.newest)
             summary[key] = {
+                "pages": walk.pages,
                 "previous_mark": iso(walk.previous_mark) if walk.previous_mark else None,
                 "newest_seen": iso(walk.newest) if walk.newest else None,
                 "oldest_seen": iso(walk.oldest) if walk.oldest else None,

@@ -12,6 +12,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
@@ -20,12 +21,15 @@ from habrmirror import __version__
 from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.archive.layout import iso, utc_now
 from habrmirror.items import Article
+from habrmirror.middlewares import RequestBudgetSpent
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.session import ArchiveSession
 from habrmirror.urls import normalize_origin
 
 ARTICLE_ID_META = "habr_article_id"
+# What Scrapy's RobotsTxtMiddleware says when it drops a request (its IgnoreRequest has no subclass to check).
+ROBOTS_REFUSAL = "robots.txt"
 # Statuses an article callback sees itself (everything else is an http_error via the errback).
 ARTICLE_STATUSES = [403, 404, 410]
 
@@ -113,9 +117,19 @@ class HabrSpider(scrapy.Spider):
         yield article
 
     def article_failed(self, failure: Failure) -> None:
-        """Network errors and HTTP statuses the callback does not handle."""
+        """Network errors and HTTP statuses the callback does not handle.
+
+        A request the crawl chose not to send is not a failed fetch: robots.txt disallows it (logged as a
+        ``robots`` capture, so the summary says why the post is missing; not retried) or the request budget is
+        used up (nothing logged: the next run sends it).
+        """
         request = failure.request  # type: ignore[attr-defined]
         article_id = request.meta.get(ARTICLE_ID_META)
+        if failure.check(RequestBudgetSpent):
+            return
+        if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
+            self.session.record(article_id, request.url, None, "robots", f"not requested: {failure.value}")
+            return
         response = getattr(failure.value, "response", None)
         if response is not None:
             written = request.meta.get(WARC_META_KEY)
