@@ -65,4 +65,11 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> subpro
 
 
 # Settings every test crawl uses: stay on loopback, no slow start, no progress noise.
-FAST = ["--set", "HABR_LOOPBACK_ONLY=true", "--set", "AUTOTHROTTLE_START_DELAY=0.05", "--set", "HABR_PROGRESS_INTERVAL=0"]
+FAST = [
+    "--set",
+    "HABR_LOOPBACK_ONLY=true",
+    "--set",
+    "AUTOTHROTTLE_START_DELAY=0.05",
+    "--set",
+    "HABR_PROGRESS_INTERVAL=0",
+]

@@ -70,7 +70,12 @@ def read_member(out: Path, pointer: dict) -> bytes:
     ("article", "title", "fetched_path", "parser"),
     [
         (568382, "Digital-мероприятия в Москве c 19 по 25 июля", "/ru/articles/568382/", "tm-ssr/1"),
-        (724768, "Эйлер, Чёрч и Мандельброт — этюд о красоте и математике", "/ru/articles/724768/", "tm-dom/1"),
+        (
+            724768,
+            "Эйлер, Чёрч и Мандельброт — этюд о красоте и математике",
+            "/ru/articles/724768/",
+            "tm-dom/1",
+        ),
         (462783, "Матрица: 20 лет спустя", "/ru/company/parallels/blog/462783/", "legacy/1"),
     ],
 )
@@ -197,7 +202,13 @@ def test_warcio_check_passes(archived: dict) -> None:
     files = sorted((archived["out"] / "warc").glob("*.warc.gz"))
     assert files and not list((archived["out"] / "warc").glob("*.open"))
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from warcio.cli import main; sys.exit(main())", "check", *map(str, files)],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from warcio.cli import main; sys.exit(main())",
+            "check",
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
     )
@@ -267,13 +278,17 @@ def listing_at_article_path() -> Iterator[str]:
     server.shutdown()
 
 
-def test_non_article_page_fails_clearly_but_is_in_the_warc(listing_at_article_path: str, tmp_path: Path) -> None:
+def test_non_article_page_fails_clearly_but_is_in_the_warc(
+    listing_at_article_path: str, tmp_path: Path
+) -> None:
     out = tmp_path / "a"
     result = run_cli("archive", listing_at_article_path, "--out", str(out), *FAST)
     assert result.returncode == 1
     assert "could not archive 123456: not_article" in result.stderr
     assert "Traceback" not in result.stderr
-    uris = [r.rec_headers.get_header("WARC-Target-URI") for r, _ in warc_records(out) if r.rec_type == "response"]
+    uris = [
+        r.rec_headers.get_header("WARC-Target-URI") for r, _ in warc_records(out) if r.rec_type == "response"
+    ]
     assert listing_at_article_path in uris  # the bytes are kept even though no row is made
 
 
@@ -287,7 +302,9 @@ def test_post_gone_later_keeps_its_row(tmp_path: Path) -> None:
     assert result.returncode == 1 and "gone: HTTP 404" in result.stderr
     after = IndexStore(out / "index").get(1000)
     assert after is not None and after["gone_at"] is not None
-    assert {k: v for k, v in after.items() if k != "gone_at"} == {k: v for k, v in before.items() if k != "gone_at"}
+    assert {k: v for k, v in after.items() if k != "gone_at"} == {
+        k: v for k, v in before.items() if k != "gone_at"
+    }
     assert [c.outcome for c in history(out / "captures", 1000)] == ["archived", "gone"]
 
 
