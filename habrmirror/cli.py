@@ -25,7 +25,7 @@ from habrmirror.run import (
     crawl_settings,
     run_spider,
 )
-from habrmirror.urls import DEFAULT_ORIGIN, NotAnArticleUrl, article_id, normalize_origin
+from habrmirror.urls import DEFAULT_ORIGIN, LISTING_KINDS, NotAnArticleUrl, article_id, normalize_origin
 
 DEFAULT_ARCHIVE = Path("archives")
 
@@ -163,6 +163,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if args.ids:
             parse_id_range(args.ids)
         parse_since(args.since)
+        unknown = [kind for kind in args.listings.split(",") if kind.strip() and kind.strip() not in LISTING_KINDS]
+        if unknown:
+            raise ValueError(f"unknown listing {unknown[0]!r}; choose from {', '.join(LISTING_KINDS)}")
     except ValueError as error:
         raise UsageError(str(error)) from None
     overrides = {"HABR_LOCK_WAIT": args.wait, **parse_overrides(args.set)}
@@ -245,8 +248,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_replica(args: argparse.Namespace) -> int:
-    """Serve the local Habr replica in the foreground."""
-    from habrmirror.replica.__main__ import main as replica_main
+    """Serve the local Habr replica in the foreground (main() hands ``replica`` over before parsing)."""
+    from habrmirror.replica.cli import main as replica_main
 
     return replica_main(args.replica_args)
 
@@ -392,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replica"]:  # the replica has its own options and --help; hand them over untouched
+        from habrmirror.replica.cli import main as replica_main
+
+        return replica_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,60 @@
+"""The command line as a user meets it: one-line errors with documented exit codes, the replica command."""
+
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_version_and_help() -> None:
+    assert run_cli("--version").stdout.startswith("habrmirror ")
+    result = run_cli("crawl", "--help")
+    assert result.returncode == 0 and "Example: habrmirror crawl" in result.stdout
+
+
+def test_replica_command_serves_the_saved_pages() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "habrmirror", "replica", "--port", "0", "--synthetic", "3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("replica serving 13 articles at http://127.0.0.1:"), line
+        origin = line.rsplit(" ", 1)[1].strip()
+        with urllib.request.urlopen(f"{origin}/ru/articles/568382/") as response:
+            assert "Digital-мероприятия в Москве".encode() in response.read()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_missing_archive_is_a_usage_error(tmp_path: Path) -> None:
+    for command in ("verify", "reindex"):
+        result = run_cli(command, str(tmp_path / "nothing"))
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith("habrmirror: no archive")
+        assert "Traceback" not in result.stderr
+
+
+def test_history_of_an_unknown_post(tmp_path: Path) -> None:
+    result = run_cli("history", "454184", str(tmp_path))
+    assert result.returncode == 1 and "no captures of 454184" in result.stderr
+
+
+def test_pack_of_an_empty_archive_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "warc").mkdir()
+    result = run_cli("pack", str(tmp_path), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 1 and result.stderr.startswith("habrmirror: cannot pack")
+    assert not (tmp_path / "x.wacz").exists()
+
+
+def test_bad_crawl_arguments(tmp_path: Path) -> None:
+    result = run_cli("crawl", "--ids", "9-3", "--out", str(tmp_path))
+    assert result.returncode == 2 and "bad id range" in result.stderr
+    result = run_cli("crawl", "--listings", "feed", "--out", str(tmp_path), "--origin", "http://127.0.0.1:9")
+    assert result.returncode == 2 and "unknown listing" in result.stderr
