@@ -59,3 +59,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = [line for line in block.splitlines() if line.strip() and not line.startswith("#")][-1]
     assert "pytest" in test_command
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_documented_command_exists() -> None:
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    table = README.split("## Commands", 1)[1].split("### Exit codes", 1)[0]
+    documented = set(re.findall(r"^\| `habrmirror ([a-z]+)", table, flags=re.M))
+    assert documented == set(commands)
