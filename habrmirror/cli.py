@@ -163,7 +163,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if args.ids:
             parse_id_range(args.ids)
         parse_since(args.since)
-        unknown = [kind for kind in args.listings.split(",") if kind.strip() and kind.strip() not in LISTING_KINDS]
+        unknown = [
+            kind for kind in args.listings.split(",") if kind.strip() and kind.strip() not in LISTING_KINDS
+        ]
         if unknown:
             raise ValueError(f"unknown listing {unknown[0]!r}; choose from {', '.join(LISTING_KINDS)}")
     except ValueError as error:
@@ -188,7 +190,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     reason = result.summary.get("finish_reason")
     if reason != "finished":
         return EXIT_INTERRUPTED
-    return EXIT_PARTIAL if result.summary.get("failed") else EXIT_OK
+    if not result.summary.get("failed"):
+        return EXIT_OK
+    return EXIT_PARTIAL if result.summary.get("archived") else EXIT_FAILED
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

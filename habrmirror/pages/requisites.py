@@ -23,6 +23,7 @@ def body_image_urls(body_html: str | None, base_url: str) -> list[str]:
             candidates += [part.strip().split(" ")[0] for part in (element.get(attribute) or "").split(",")]
         for candidate in candidates:
             url = absolute(base_url, candidate)
-            if url and url.startswith(("http://", "https://")):
+            # "<title>_files/" folders are a saving browser's local copies, not something Habr served
+            if url and url.startswith(("http://", "https://")) and "_files/" not in url:
                 seen.setdefault(url, None)
     return list(seen)

@@ -9,6 +9,7 @@ markup's ``src``/``srcset`` load are fetched too (not listed in the row), so rep
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -20,12 +21,21 @@ from habrmirror.pages.requisites import body_image_urls
 from habrmirror.session import ArchiveSession
 
 IMAGE_OF_META = "habr_image_of"
+RUN_CACHE_SIZE = (
+    100_000  # image URLs whose outcome this run remembers (bounded: memory must not grow with the crawl)
+)
+
+Outcome = tuple[bool, str | None]  # (archived, error)
 
 
 class ImageCapturePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.session = ArchiveSession.of(crawler)
+        # An image shared by many posts (a company logo, a template picture) is fetched once per run: later
+        # posts reuse the outcome, and posts processed at the same time wait for the one fetch in flight.
+        self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Future[Outcome]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageCapturePipeline:
@@ -43,7 +53,7 @@ class ImageCapturePipeline:
         variants = [
             url for url in body_image_urls(item.text_html, item.fetched_url or "") if url not in by_url
         ]
-        results = await asyncio.gather(*(self._fetch(url, item.id) for url in [*by_url, *variants]))
+        results = await asyncio.gather(*(self._fetch_once(url, item.id) for url in [*by_url, *variants]))
         for url, (archived, error) in zip(by_url, results, strict=False):
             for image in by_url[url]:
                 image.archived, image.error = archived, error
@@ -53,7 +63,30 @@ class ImageCapturePipeline:
         self.session.stats_inc("images/replay_variants", sum(1 for ok, _ in extra if ok))
         return item
 
-    async def _fetch(self, url: str, article_id: int) -> tuple[bool, str | None]:
+    async def _fetch_once(self, url: str, article_id: int) -> Outcome:
+        """The outcome of ``url`` in this run: remembered, awaited if in flight, else fetched now."""
+        if url in self._outcomes:
+            self._outcomes.move_to_end(url)
+            self.session.stats_inc("images/reused_in_run")
+            return self._outcomes[url]
+        if url in self._in_flight:
+            return await asyncio.shield(self._in_flight[url])
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._in_flight[url] = future
+        try:
+            outcome = await self._fetch(url, article_id)
+        except BaseException:  # cancelled (_fetch itself turns every error into an outcome)
+            future.cancel()
+            raise
+        finally:
+            del self._in_flight[url]
+        future.set_result(outcome)
+        self._outcomes[url] = outcome
+        if len(self._outcomes) > RUN_CACHE_SIZE:
+            self._outcomes.popitem(last=False)
+        return outcome
+
+    async def _fetch(self, url: str, article_id: int) -> Outcome:
         """(archived, error) for one image URL."""
         assert self.crawler.engine is not None
         request = scrapy.Request(
