@@ -8,7 +8,7 @@ contract for that line, and a test keeps it, this module and the README field ta
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -95,9 +95,20 @@ STATISTICS_KEYS = (
 )
 
 
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+
+
 def article_record(article: Article) -> dict[str, Any]:
-    """The JSON-ready dict of an article: exactly one index line."""
-    return asdict(article)
+    """The JSON-ready dict of an article: exactly one index line (what ``dataclasses.asdict`` gives, without
+    its recursive deep copy, which cost a tenth of a crawl's parse time)."""
+    record = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+    record["statistics"] = dict(article.statistics) if article.statistics is not None else None
+    for name in ("labels", "hubs", "flows", "tags", "hub_titles"):
+        record[name] = list(record[name])
+    record["images"] = [asdict(image) for image in article.images]
+    record["links"] = [{"url": link.url, "text": link.text} for link in article.links]
+    record["warc"] = asdict(article.warc) if article.warc is not None else None
+    return record
 
 
 def article_from_record(record: dict[str, Any]) -> Article:

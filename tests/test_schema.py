@@ -52,3 +52,21 @@ def test_both_validators_refuse_each_damage(field: str, damage) -> None:  # type
     errors = validation_errors(record)  # goes through the fast check first
     assert errors, "the fast validator accepted a record the schema refuses"
     assert field in {name for name, _ in errors} or field == "record"
+
+
+def test_article_record_equals_asdict_on_real_pages() -> None:
+    """The hand-written record conversion must stay what dataclasses.asdict gives (it exists only for speed)."""
+    import dataclasses
+
+    from habrmirror.pages import parse_article
+    from tests.conftest import FIXTURES
+
+    for name, url in (
+        ("article-tm-568382-2021.html", "https://habr.com/ru/post/568382/"),
+        ("article-legacy-462783-company-2019.html", "https://habr.com/ru/company/parallels/blog/462783/"),
+    ):
+        article = parse_article(url, (FIXTURES / name).read_bytes())
+        article.warc = WarcPointer(filename="warc/a.warc.gz", offset=1, length=2, record_id="<urn:uuid:x>")
+        record = article_record(article)
+        assert record == dataclasses.asdict(article)
+        assert record["images"] and record["links"] and validation_errors(record) == []

@@ -7,9 +7,17 @@ find what the replayed page requests. Pure: HTML in, URLs out.
 
 from __future__ import annotations
 
-import lxml.html
+import html
+import re
 
 from habrmirror.urls import absolute
+
+# The attributes a browser loads an image from; a regex over the body fragment is ~10x cheaper than parsing it
+# again (the page object parsed it once already) and the attributes are plain in Habr's markup.
+_IMAGE_ATTRIBUTE = re.compile(r"""<(?:img|source)\b[^>]*?>""", re.IGNORECASE)
+_URL_ATTRIBUTE = re.compile(
+    r"""\s(src|data-src|srcset|data-srcset)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
+)
 
 
 def body_image_urls(body_html: str | None, base_url: str) -> list[str]:
@@ -17,13 +25,17 @@ def body_image_urls(body_html: str | None, base_url: str) -> list[str]:
     if not body_html:
         return []
     seen: dict[str, None] = {}
-    for element in lxml.html.fragment_fromstring(body_html, create_parent="div").iter("img", "source"):
-        candidates = [element.get("src"), element.get("data-src")]
-        for attribute in ("srcset", "data-srcset"):
-            candidates += [part.strip().split(" ")[0] for part in (element.get(attribute) or "").split(",")]
-        for candidate in candidates:
-            url = absolute(base_url, candidate)
-            # "<title>_files/" folders are a saving browser's local copies, not something Habr served
-            if url and url.startswith(("http://", "https://")) and "_files/" not in url:
-                seen.setdefault(url, None)
+    for tag in _IMAGE_ATTRIBUTE.finditer(body_html):
+        for name, double, single in _URL_ATTRIBUTE.findall(tag.group(0)):
+            value = html.unescape(double or single)
+            candidates = (
+                [part.strip().split(" ")[0] for part in value.split(",")]
+                if "srcset" in name.lower()
+                else [value]
+            )
+            for candidate in candidates:
+                url = absolute(base_url, candidate)
+                # "<title>_files/" folders are a saving browser's local copies, not something Habr served
+                if url and url.startswith(("http://", "https://")) and "_files/" not in url:
+                    seen.setdefault(url, None)
     return list(seen)
