@@ -20,6 +20,7 @@ HABR_WARC_DEDUP = True  # write revisit records for payloads already archived (i
 HABR_CDXJ = True  # write indexes/<warc>.cdxj for every finished WARC (cdxj-indexer)
 HABR_LOCK_WAIT = 0  # seconds to wait for another writer's lock before giving up (archive uses 60)
 HABR_CONTACT = "https://github.com/habrmirror/habrmirror"  # contact URL or e-mail put into the User-Agent
+HABR_PARSE_WORKERS = 1  # processes that parse article pages beside the crawl (0 = parse in the crawl process)
 HABR_IMAGES = True  # fetch the article's body images into the WARC
 HABR_LOOPBACK_ONLY = False  # refuse every request whose host is not 127.0.0.0/8 or ::1 (tests, demo)
 HABR_REQUEST_BUDGET = 0  # stop the run after this many requests (0 = no budget)

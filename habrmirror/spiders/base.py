@@ -7,7 +7,7 @@ the response.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import scrapy
@@ -22,8 +22,8 @@ from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.archive.layout import iso, utc_now
 from habrmirror.items import Article
 from habrmirror.middlewares import RequestBudgetSpent
-from habrmirror.pages import parse_article
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
+from habrmirror.parse_pool import ParsePool
 from habrmirror.session import ArchiveSession
 from habrmirror.urls import normalize_origin
 
@@ -39,6 +39,7 @@ class HabrSpider(scrapy.Spider):
 
     origin: str
     session: ArchiveSession
+    parse_pool: ParsePool
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -58,6 +59,8 @@ class HabrSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.origin = normalize_origin(kwargs.get("origin") or crawler.settings.get("HABR_ORIGIN"))
         spider.session = ArchiveSession.of(crawler)
+        spider.parse_pool = ParsePool(crawler.settings.getint("HABR_PARSE_WORKERS", 1))
+        spider.session.add_closer(spider.parse_pool.close)
         return spider
 
     def article_request(self, url: str, article_id: int | None, **meta: Any) -> scrapy.Request:
@@ -70,7 +73,7 @@ class HabrSpider(scrapy.Spider):
             meta={ARTICLE_ID_META: article_id, "handle_httpstatus_list": ARTICLE_STATUSES, **meta},
         )
 
-    def parse_article(self, response: Response) -> Iterator[Article]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Article]:
         """Route an article response: a parsed item goes to the pipelines, anything else is logged as a capture."""
         article_id = response.meta.get(ARTICLE_ID_META)
         written = response.meta.get(WARC_META_KEY)
@@ -90,7 +93,7 @@ class HabrSpider(scrapy.Spider):
             )
             return
         try:
-            article = parse_article(response.url, response.body, fetched_at)
+            article = await self.parse_pool.parse(response.url, response.body, fetched_at)
         except NotAnArticlePage as error:
             self.session.record(article_id, response.url, response.status, "not_article", str(error), pointer)
             return
@@ -103,7 +106,7 @@ class HabrSpider(scrapy.Spider):
         except (
             Exception
         ) as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
-            self.logger.exception("parser crashed on %s", response.url)
+            self.logger.error("parser crashed on %s: %r", response.url, error, exc_info=error)
             reason = f"parser crashed: {type(error).__name__}: {error}"
             self.session.record(article_id, response.url, response.status, "parse_error", reason, pointer)
             return

@@ -1,0 +1,43 @@
+"""ParsePool: run the page objects in a worker process, so parsing uses the second core.
+
+A crawl is one Python process: downloading, WARC writing and the pipelines share one core, and parsing a page
+(lxml, state JSON, Markdown) costs more than all of them together. The spider hands each article page to this
+pool and awaits the item; with ``HABR_PARSE_WORKERS = 0`` it parses in the crawl process instead (same result,
+same errors: the page objects are pure, and their exceptions pickle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import datetime
+
+from habrmirror.items import Article
+from habrmirror.pages import parse_article
+
+
+class ParsePool:
+    """``await pool.parse(url, body, fetched_at)`` -> Article, in a worker process when ``workers > 0``."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: Executor | None = None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            # "spawn": a forked child would inherit the reactor's sockets and the archive lock's descriptor.
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._executor
+
+    async def parse(self, url: str, body: bytes, fetched_at: datetime) -> Article:
+        if self.workers <= 0:
+            return parse_article(url, body, fetched_at)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), parse_article, url, body, fetched_at)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
