@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 
 from habrmirror.items import Article
 from habrmirror.pages import parse_article
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the crawl process is gone (even after a kill -9, which leaves
+    no one to shut the pool down; the worker would otherwise wait on its queue forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class ParsePool:
@@ -28,7 +43,12 @@ class ParsePool:
         if self._executor is None:
             # "spawn": a forked child would inherit the reactor's sockets and the archive lock's descriptor.
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     async def parse(self, url: str, body: bytes, fetched_at: datetime) -> Article:

@@ -1,0 +1,79 @@
+"""The parse worker gives the same item as parsing in-process, and dies with a killed crawl."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from habrmirror.pages import parse_article
+from habrmirror.pages.errors import NotAnArticlePage
+from habrmirror.parse_pool import ParsePool
+from tests.conftest import FIXTURES, ROOT
+
+WHEN = datetime(2026, 11, 25, tzinfo=timezone.utc)
+
+
+def test_worker_and_in_process_parse_agree() -> None:
+    body = (FIXTURES / "article-tm-724768-browsersaved-2023.html").read_bytes()
+    url = "https://habr.com/ru/articles/724768/"
+    pool = ParsePool(workers=1)
+    try:
+        remote = asyncio.run(pool.parse(url, body, WHEN))
+        listing = (FIXTURES / "listing-articles-ru-2025-04.html").read_bytes()
+        try:
+            asyncio.run(pool.parse("https://habr.com/ru/articles/1/", listing, WHEN))
+            raise AssertionError("a listing parsed as an article")
+        except NotAnArticlePage:
+            pass  # typed errors cross the process boundary
+    finally:
+        pool.close()
+    assert remote == parse_article(url, body, WHEN)
+
+
+WORKER_THEN_SLEEP = """
+import time
+from habrmirror.parse_pool import ParsePool
+pool = ParsePool(workers=1)
+future = pool._pool().submit(sum, [1, 2])
+print(future.result(), flush=True)
+time.sleep(60)
+"""
+
+
+def worker_pids(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                pids.append(int(entry))
+    return pids
+
+
+def test_worker_exits_when_the_crawl_is_killed() -> None:
+    crawl = subprocess.Popen(
+        [sys.executable, "-c", WORKER_THEN_SLEEP], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert crawl.stdout is not None and crawl.stdout.readline().strip() == "3"
+    children = worker_pids(crawl.pid)
+    assert children, "no worker process started"
+    os.kill(crawl.pid, signal.SIGKILL)
+    crawl.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [
+            pid
+            for pid in alive
+            if os.path.exists(f"/proc/{pid}")
+            and "Z" not in open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        ]
+    assert not alive, f"orphaned workers still running: {alive}"
