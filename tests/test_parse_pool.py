@@ -70,10 +70,14 @@ def test_worker_exits_when_the_crawl_is_killed() -> None:
     alive = children
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
-        alive = [
-            pid
-            for pid in alive
-            if os.path.exists(f"/proc/{pid}")
-            and "Z" not in open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        ]
+        alive = [pid for pid in alive if running(pid)]
     assert not alive, f"orphaned workers still running: {alive}"
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
