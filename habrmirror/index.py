@@ -24,20 +24,27 @@ def shard_name(article_id: int) -> str:
     return f"{article_id // SHARD_SIZE:05d}.jsonl"
 
 
-def dumps_row(row: dict[str, Any]) -> str:
-    """One index line: compact JSON, UTF-8 text kept readable, no newline inside."""
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+def dumps_row(row: dict[str, Any]) -> bytes:
+    """One index line, UTF-8: compact JSON, text kept readable (not \\u-escaped), no newline inside."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def read_shard(path: Path) -> dict[int, str]:
-    """Lines of one shard by id (a shard is always complete: it is only ever replaced atomically)."""
-    rows: dict[int, str] = {}
+def line_id(line: bytes) -> int:
+    """The id of an index line: rows start with ``{"id":N,`` (the dataclass order), so no JSON parse needed."""
+    if line.startswith(b'{"id":'):
+        return int(line[6 : line.index(b",", 6)])
+    return int(json.loads(line)["id"])
+
+
+def read_shard(path: Path) -> dict[int, bytes]:
+    """Lines of one shard by id, as UTF-8 bytes (a shard is only ever replaced atomically, so it is whole)."""
+    rows: dict[int, bytes] = {}
     if path.exists():
-        with path.open(encoding="utf-8") as handle:
+        with path.open("rb") as handle:
             for line in handle:
-                line = line.rstrip("\n")
+                line = line.rstrip(b"\n")
                 if line:
-                    rows[int(json.loads(line)["id"])] = line
+                    rows[line_id(line)] = line
     return rows
 
 
@@ -89,11 +96,8 @@ class ArchivedIds:
         for shard in sorted(index_dir.glob("*.jsonl")):
             with shard.open("rb") as handle:
                 for line in handle:
-                    head = line[:40]
-                    if head.startswith(b'{"id":'):
-                        ids.add(int(head[6:].split(b",", 1)[0]))
-                    elif line.strip():
-                        ids.add(int(json.loads(line)["id"]))
+                    if line.strip():
+                        ids.add(line_id(line))
         return ids
 
 
@@ -108,11 +112,12 @@ class IndexStore:
         self.cached_shards = cached_shards
         self.ids_path = ids_path or index_dir.parent / "state" / "index-ids.bin"
         self.ids = ArchivedIds.load(self.ids_path, index_dir)
-        self._shards: dict[str, dict[int, str]] = {}  # loaded shards, most recently used last
+        # loaded shards as UTF-8 lines (half the memory of str for Cyrillic text), most recently used last
+        self._shards: dict[str, dict[int, bytes]] = {}
         self._dirty: set[str] = set()
         self._pending = 0
 
-    def _shard(self, name: str) -> dict[int, str]:
+    def _shard(self, name: str) -> dict[int, bytes]:
         rows = self._shards.pop(name, None)
         if rows is None:
             rows = read_shard(self.index_dir / name)
@@ -160,9 +165,8 @@ class IndexStore:
         written = []
         for name in sorted(self._dirty):
             rows = self._shards[name]
-            data = "".join(rows[key] + "\n" for key in sorted(rows)).encode("utf-8")
             path = self.index_dir / name
-            write_atomic(path, data)
+            write_atomic(path, (rows[key] + b"\n" for key in sorted(rows)))
             written.append(path)
         if written:
             self.ids.save(self.ids_path)

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,13 +33,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a whole file so readers see the old or the new content, never a torn one (write, fsync, rename)."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write a whole file so readers see the old or the new content, never a torn one (write, fsync, rename).
+
+    ``data`` may be an iterable of chunks, so a large file is streamed rather than joined in memory first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes | bytearray):
+                handle.write(data)
+            else:
+                handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
