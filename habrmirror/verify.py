@@ -24,7 +24,14 @@ from w3lib.url import safe_url_string
 
 from habrmirror.archive.cdxj import cdxj_path
 from habrmirror.archive.layout import ArchiveDir
-from habrmirror.archive.reader import OPEN_SUFFIX, RecordMismatch, read_record
+from habrmirror.archive.reader import (
+    OPEN_SUFFIX,
+    GzipDamage,
+    GzipMember,
+    RecordMismatch,
+    read_record,
+    scan_gzip_members,
+)
 from habrmirror.archive.warc import DECHUNKED_HEADER, WARC_SUFFIX
 from habrmirror.index import shard_name
 from habrmirror.items import WarcPointer
@@ -142,62 +149,25 @@ def _writer_active(archive: ArchiveDir) -> bool:
 # --- gzip members ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Member:
-    offset: int
-    length: int
-    data: bytes
-
-
-@dataclass
-class _Damage:
-    offset: int
-    kind: str  # "gzip" (corrupt member) or "truncated" (file ends inside it)
-    message: str
-
-
-def _iter_members(handle: BinaryIO) -> Iterator[_Member | _Damage]:
+def _iter_members(handle: BinaryIO) -> Iterator[GzipMember | GzipDamage]:
     """Every gzip member of a file, streamed; a damaged member is reported and the scan resumes at the next
     offset where a whole member holding a WARC record starts (so one flipped byte costs one record)."""
-    offset = 0
-    pending = b""
-    handle.seek(0)
+    start = 0
     while True:
-        if not pending:
-            pending = handle.read(_CHUNK)
-            if not pending:
+        for item in scan_gzip_members(handle, start):
+            if isinstance(item, GzipMember):
+                yield item
+                continue
+            resume = _resync(handle, item.offset + 1)
+            if resume is not None:
+                item.message += f"; {resume - item.offset} bytes skipped, reading on at offset {resume}"
+            yield item
+            if resume is None:
                 return
-        decompressor = zlib.decompressobj(wbits=31)
-        out: list[bytes] = []
-        consumed = 0
-        damage: _Damage | None = None
-        while True:
-            try:
-                out.append(decompressor.decompress(pending))
-            except zlib.error as error:
-                damage = _Damage(offset, "gzip", f"gzip member does not decompress ({error})")
-                break
-            if decompressor.eof:
-                consumed += len(pending) - len(decompressor.unused_data)
-                pending = decompressor.unused_data
-                break
-            consumed += len(pending)
-            pending = handle.read(_CHUNK)
-            if not pending:
-                damage = _Damage(offset, "truncated", f"file ends inside a gzip member ({consumed} bytes in)")
-                break
-        if damage is None:
-            yield _Member(offset, consumed, b"".join(out))
-            offset += consumed
-            continue
-        resume = _resync(handle, damage.offset + 1)
-        if resume is None:
-            yield damage
+            start = resume
+            break
+        else:
             return
-        damage.message += f"; {resume - damage.offset} bytes skipped, reading on at offset {resume}"
-        yield damage
-        offset, pending = resume, b""
-        handle.seek(resume)
 
 
 def _resync(handle: BinaryIO, start: int) -> int | None:
@@ -356,7 +326,7 @@ class _WarcChecker:
         self.report.files += 1
         with open(path, "rb") as handle:
             for item in _iter_members(handle):
-                if isinstance(item, _Damage):
+                if isinstance(item, GzipDamage):
                     self.problem(item.kind, name, item.offset, item.message)
                     continue
                 parsed = _parse_record(item.data)

@@ -187,11 +187,29 @@ def _gunzip_all(data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def iter_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[tuple[int, int, bytes]]:
-    """``(offset, length, decompressed bytes)`` of each complete gzip member from ``start`` on.
+@dataclass
+class GzipMember:
+    """One whole gzip member: where it is and what it decompresses to."""
 
-    Stops quietly at end of file or at the first member that is truncated or corrupt (bad deflate data or
-    CRC): the caller (crash repair) wants exactly the prefix of whole members.
+    offset: int
+    length: int
+    data: bytes
+
+
+@dataclass
+class GzipDamage:
+    """Where a scan of gzip members stopped: a corrupt member, or the file ending inside one."""
+
+    offset: int
+    kind: str  # "gzip" (bad deflate data or CRC) or "truncated"
+    message: str
+
+
+def scan_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[GzipMember | GzipDamage]:
+    """Each gzip member from ``start`` on, streamed; at the first damaged one, a :class:`GzipDamage`, then stop.
+
+    Crash repair keeps the prefix of whole members (:func:`iter_gzip_members`); verify reports the damage and
+    scans on from the next member it can find.
     """
     handle.seek(start)
     offset = start
@@ -207,7 +225,8 @@ def iter_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[tuple[int, i
         while True:
             try:
                 out.append(decompressor.decompress(pending))
-            except zlib.error:
+            except zlib.error as error:
+                yield GzipDamage(offset, "gzip", f"gzip member does not decompress ({error})")
                 return
             if decompressor.eof:
                 consumed += len(pending) - len(decompressor.unused_data)
@@ -216,6 +235,17 @@ def iter_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[tuple[int, i
             consumed += len(pending)
             pending = handle.read(_READ_CHUNK)
             if not pending:
-                return  # member cut off by the end of the file
-        yield offset, consumed, b"".join(out)
+                yield GzipDamage(offset, "truncated", f"file ends inside a gzip member ({consumed} bytes in)")
+                return
+        yield GzipMember(offset, consumed, b"".join(out))
         offset += consumed
+
+
+def iter_gzip_members(handle: BinaryIO, start: int = 0) -> Iterator[tuple[int, int, bytes]]:
+    """``(offset, length, decompressed bytes)`` of each complete gzip member from ``start`` on, stopping quietly
+    at the end of the file or at the first truncated or corrupt member (crash repair keeps exactly that prefix).
+    """
+    for item in scan_gzip_members(handle, start):
+        if isinstance(item, GzipDamage):
+            return
+        yield item.offset, item.length, item.data
