@@ -157,6 +157,8 @@ def _mark_template(page: bytes, template: Entry) -> bytes:
         page,
     )
     page = re.sub(rb"(?<!\d)" + old_id + rb"(?!\d)", b"\x00ID\x00", page)
+    # the page state says what kind of post it is: a synthetic news item must say "news" there too
+    page = page.replace(b'"postType":"article"', b'"postType":"\x00POST_TYPE\x00"')
     return insert_paragraph(page, "\x00LEAD\x00", "\x00LEAD_JSON\x00")
 
 
@@ -220,6 +222,7 @@ class ArticleRenderer:
             "TIME_TEXT": moscow_text(moment, short=True),
             "LEAD": lead,
             "LEAD_JSON": json_fragment(lead),
+            "POST_TYPE": "news" if entry.type == "news" else "article",
         }
         encoded = {slot: value.encode() for slot, value in values.items()}
         for prefix in ("/ru/post/", "/post/", "/ru/articles/", "/articles/"):
