@@ -50,10 +50,10 @@ def test_first_run_archives_every_listed_post_once_and_walks_every_page(tmp_path
     wanted = set(listed["articles"]) | set(listed["news"])
     rows = index_rows(out)
     assert set(rows) == wanted
-    # news archived from where the news listing links them (the row's type comes from the page itself, and
-    # the replica's synthetic news built on an SSR template still say "article" there)
+    # news archived from where the news listing links them, and typed as news by the page itself
     for article in listed["news"]:
         assert rows[article]["fetched_url"] == f"{replica.origin}/ru/news/{article}/"
+        assert rows[article]["type"] == "news"
 
     summary = summary_of(out, proc)
     assert summary["finish_reason"] == "finished"
