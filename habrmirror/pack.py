@@ -111,7 +111,7 @@ def _write_merged_cdxj(
             continue
         fresh = scratch / (warc.name + ".cdxj")
         with fresh.open("w", encoding="utf-8") as handle:
-            write_cdx_index(handle, [str(warc)], {"sort": True, "post_append": True})
+            write_cdx_index(handle, [str(warc)], {"sort": True})
         sources.append(fresh)
         reindexed.append(warc.name)
     count = 0

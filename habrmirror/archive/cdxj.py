@@ -19,9 +19,13 @@ def cdxj_path(warc_path: Path, cdxj_dir: Path) -> Path:
 
 
 def write_cdxj(warc_path: Path, cdxj_dir: Path) -> Path:
-    """Index one WARC file (sorted CDXJ, filename relative to its warc/ folder), written atomically."""
+    """Index one WARC file (sorted CDXJ, filename relative to its warc/ folder), written atomically.
+
+    No ``post_append``: the crawl sends only GETs, and that option makes cdxj-indexer buffer every request
+    record (4x slower for the same lines, measured on a 2,000-article WARC).
+    """
     buffer = io.StringIO()
-    write_cdx_index(buffer, [str(warc_path)], {"sort": True, "post_append": True})
+    write_cdx_index(buffer, [str(warc_path)], {"sort": True})
     target = cdxj_path(warc_path, cdxj_dir)
     write_atomic(target, buffer.getvalue().encode("utf-8"))
     return target
