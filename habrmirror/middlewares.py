@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
@@ -53,6 +54,21 @@ class LoopbackOnlyMiddleware:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("habrmirror/loopback_guard/refused")
             raise IgnoreRequest(f"HABR_LOOPBACK_ONLY refuses {request.url}")
+
+
+RAW_BODY_META = (
+    "habr_raw_body"  # request.meta key: keep the body content-encoded (the parse worker decodes it)
+)
+
+
+class RawBodyCompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's HttpCompressionMiddleware, except for requests marked ``habr_raw_body``: their body stays as it
+    came, so decompressing an article page happens in the parse worker, not on the crawl's busy main process."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if request.meta.get(RAW_BODY_META):
+            return response
+        return super().process_response(request, response)
 
 
 class RequestBudgetSpent(IgnoreRequest):

@@ -2,7 +2,7 @@
 
 A crawl is one Python process: downloading, WARC writing and the pipelines share one core, and parsing a page
 (lxml, state JSON, Markdown) costs more than all of them together. The spider hands each article page to this
-pool and awaits the item; with ``HABR_PARSE_WORKERS = 0`` it parses in the crawl process instead (same result,
+pool, still content-encoded as it came (decompressing is the worker's job too), and awaits the item; with ``HABR_PARSE_WORKERS = 0`` it parses in the crawl process instead (same result,
 same errors: the page objects are pure, and their exceptions pickle).
 """
 
@@ -13,11 +13,14 @@ import multiprocessing
 import os
 import threading
 import time
+import zlib
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 
+from habrmirror.archive.reader import UnsupportedEncoding, decode_content
 from habrmirror.items import Article
 from habrmirror.pages import parse_article
+from habrmirror.pages.errors import ParseError
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -30,6 +33,15 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def parse_encoded(url: str, body: bytes, content_encoding: str | None, fetched_at: datetime) -> Article:
+    """Decode the body as it came over the wire, then parse it (both off the crawl's main process)."""
+    try:
+        page = decode_content(body, content_encoding)
+    except (UnsupportedEncoding, OSError, zlib.error) as error:
+        raise ParseError(f"cannot decode Content-Encoding {content_encoding!r}: {error}") from None
+    return parse_article(url, page, fetched_at)
 
 
 class ParsePool:
@@ -51,11 +63,16 @@ class ParsePool:
             )
         return self._executor
 
-    async def parse(self, url: str, body: bytes, fetched_at: datetime) -> Article:
+    async def parse(
+        self, url: str, body: bytes, fetched_at: datetime, content_encoding: str | None = None
+    ) -> Article:
+        """The article of a page; ``content_encoding`` names codings still applied to ``body``."""
         if self.workers <= 0:
-            return parse_article(url, body, fetched_at)
+            return parse_encoded(url, body, content_encoding, fetched_at)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), parse_article, url, body, fetched_at)
+        return await loop.run_in_executor(
+            self._pool(), parse_encoded, url, body, content_encoding, fetched_at
+        )
 
     def close(self) -> None:
         if self._executor is not None:

@@ -54,6 +54,9 @@ DOWNLOAD_HANDLERS = {
 DOWNLOADER_MIDDLEWARES = {
     "habrmirror.middlewares.LoopbackOnlyMiddleware": 50,
     "habrmirror.middlewares.RequestBudgetMiddleware": 60,
+    # article bodies stay encoded until the parse worker decodes them (same slot as the stock one)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "habrmirror.middlewares.RawBodyCompressionMiddleware": 590,
     # Retry-After aware retry replaces the stock one (same priority slot)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "habrmirror.middlewares.RetryAfterMiddleware": 550,

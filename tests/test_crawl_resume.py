@@ -84,8 +84,11 @@ def test_budget_and_sigterm_keep_the_mark_and_the_next_run_fills_the_gap(tmp_pat
         # 3. 25 new posts (more than a listing page); a run stopped by SIGTERM after 3 of them keeps the mark.
         added = {entry["id"] for entry in replica.control("add", count=25)["added"]}
         lines = capture_lines(out)
-        # (two requests at a time: a graceful stop finishes what is queued in the downloader, keep that short)
-        run = BackgroundCrawl(out, replica.origin, "--set", "CONCURRENT_REQUESTS=2")
+        # (two requests at a time, 0.2 s apart: a graceful stop finishes what is queued in the downloader, so
+        # keep that short, and slow enough that 25 posts cannot all be done before the signal lands)
+        run = BackgroundCrawl(
+            out, replica.origin, "--set", "CONCURRENT_REQUESTS=2", "--set", "DOWNLOAD_DELAY=0.2"
+        )
         code, output = interrupt(run, out, lines + 3, signal.SIGTERM)
         assert code == EXIT_INTERRUPTED, output
         assert "shutdown" in output and "mark kept at" in output

@@ -150,9 +150,14 @@ def decoded_payload(stored: StoredRecord) -> bytes:
     """The payload with its Content-Encoding removed (gzip, x-gzip, deflate, br, identity; last first)."""
     if stored.http_headers is None:
         return stored.payload
-    header = stored.http_headers.get_header("Content-Encoding") or ""
-    data = stored.payload
-    for coding in reversed([part.strip().lower() for part in header.split(",") if part.strip()]):
+    return decode_content(stored.payload, stored.http_headers.get_header("Content-Encoding"))
+
+
+def decode_content(data: bytes, content_encoding: str | None) -> bytes:
+    """``data`` with the codings of a ``Content-Encoding`` header removed, last applied first."""
+    for coding in reversed(
+        [part.strip().lower() for part in (content_encoding or "").split(",") if part.strip()]
+    ):
         data = _decode(coding, data)
     return data
 

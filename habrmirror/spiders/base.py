@@ -21,7 +21,7 @@ from habrmirror import __version__
 from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.archive.layout import iso, utc_now
 from habrmirror.items import Article
-from habrmirror.middlewares import RequestBudgetSpent
+from habrmirror.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.parse_pool import ParsePool
 from habrmirror.session import ArchiveSession
@@ -70,7 +70,12 @@ class HabrSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.article_failed,
             dont_filter=True,
-            meta={ARTICLE_ID_META: article_id, "handle_httpstatus_list": ARTICLE_STATUSES, **meta},
+            meta={
+                ARTICLE_ID_META: article_id,
+                "handle_httpstatus_list": ARTICLE_STATUSES,
+                RAW_BODY_META: True,
+                **meta,
+            },
         )
 
     async def parse_article(self, response: Response) -> AsyncIterator[Article]:
@@ -93,7 +98,10 @@ class HabrSpider(scrapy.Spider):
             )
             return
         try:
-            article = await self.parse_pool.parse(response.url, response.body, fetched_at)
+            encoding = response.headers.get(b"Content-Encoding")
+            article = await self.parse_pool.parse(
+                response.url, response.body, fetched_at, encoding.decode("latin-1") if encoding else None
+            )
         except NotAnArticlePage as error:
             self.session.record(article_id, response.url, response.status, "not_article", str(error), pointer)
             return
