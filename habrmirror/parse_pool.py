@@ -1,4 +1,4 @@
-"""ParsePool: run the page objects in a worker process, so parsing uses the second core.
+"""ParsePool: run the page objects (articles and listings) in a worker process, so parsing uses the second core.
 
 A crawl is one Python process: downloading, WARC writing and the pipelines share one core, and parsing a page
 (lxml, state JSON, Markdown) costs more than all of them together. The spider hands each article page to this
@@ -21,6 +21,7 @@ from habrmirror.archive.reader import UnsupportedEncoding, decode_content
 from habrmirror.items import Article
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import ParseError
+from habrmirror.pages.listing import ListingPage, parse_listing
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -73,6 +74,13 @@ class ParsePool:
         return await loop.run_in_executor(
             self._pool(), parse_encoded, url, body, content_encoding, fetched_at
         )
+
+    async def parse_listing(self, url: str, body: bytes) -> ListingPage:
+        """The entries of a listing page (same pool, so the crawl's main process only routes)."""
+        if self.workers <= 0:
+            return parse_listing(url, body)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), parse_listing, url, body)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -11,7 +11,7 @@ in the range; ids that 404 are counted as gone, not as errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,6 @@ from habrmirror.archive.layout import iso, utc_now
 from habrmirror.crawl_state import CrawlState, ListingWalk
 from habrmirror.middlewares import RequestBudgetSpent
 from habrmirror.pages.errors import PageError
-from habrmirror.pages.listing import parse_listing
 from habrmirror.spiders.base import HabrSpider
 from habrmirror.urls import LISTING_KINDS, article_url, listing_url
 
@@ -117,13 +116,13 @@ class ArticlesSpider(HabrSpider):
             priority=-page,  # articles of page N before page N+1's listing
         )
 
-    def parse_listing_page(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_listing_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
         kind, page_number = response.meta[LISTING_META]
         walk = self.walks[f"{self.language}/{kind}"]
         self.session.stats_inc("listings/pages")
         walk.pages += 1
         try:
-            page = parse_listing(response.url, response.body)
+            page = await self.parse_pool.parse_listing(response.url, response.body)
         except PageError as error:
             walk.failed = f"listing page {response.url}: {error}"
             self.session.note_failure(response.url, "listing_error", str(error))
