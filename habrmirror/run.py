@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
 from scrapy.settings import Settings
+from twisted.internet.error import ConnectError, DNSLookupError
 
 from habrmirror.archive.layout import LockHeld
 
@@ -48,10 +56,54 @@ def crawl_settings(
     return settings
 
 
+# Network failures are expected: their log lines stay, their tracebacks go (the capture log and the summary say
+# what happened to each post).
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+    ConnectError,
+    DNSLookupError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def _caused_by_network(error: BaseException | None) -> bool:
+    while error is not None:
+        if isinstance(error, _NETWORK_ERRORS):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def drop_network_tracebacks() -> None:
+    """Make every log record caused by a network failure keep its message but lose its traceback.
+
+    Done at record creation (a record factory) because Scrapy installs its log handlers when the crawl starts
+    and logs from many modules' loggers.
+    """
+    create = logging.getLogRecordFactory()
+    if getattr(create, "_habr_drops_network_tracebacks", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = create(*args, **kwargs)
+        if record.exc_info and _caused_by_network(record.exc_info[1]):
+            record.exc_info = None
+        return record
+
+    factory._habr_drops_network_tracebacks = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult:
     """Run ``spider`` to completion; returns its summary, or why it did not run."""
     process = CrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
+    drop_network_tracebacks()
     crawler = process.create_crawler(spider)
     failures: list[BaseException] = []
     deferred = process.crawl(crawler, **spider_args)

@@ -58,3 +58,18 @@ def test_bad_crawl_arguments(tmp_path: Path) -> None:
     assert result.returncode == 2 and "bad id range" in result.stderr
     result = run_cli("crawl", "--listings", "feed", "--out", str(tmp_path), "--origin", "http://127.0.0.1:9")
     assert result.returncode == 2 and "unknown listing" in result.stderr
+
+
+def test_network_error_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli(
+        "archive", "454184", "--origin", f"http://127.0.0.1:{port}", "--out", str(tmp_path / "a"),
+        "--set", "HABR_LOOPBACK_ONLY=true", "--set", "RETRY_TIMES=0", "--set", "HABR_PROGRESS_INTERVAL=0",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "could not archive 454184" in result.stderr
+    assert "Traceback" not in result.stderr
