@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
 
 from habrmirror.archive.cdxj import cdxj_path, write_cdxj
-from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now, write_json_atomic
+from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.captures import Capture, CaptureLog
@@ -334,7 +334,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
         _swap_dir(new_captures, archive.captures_dir)
         report.captures_rebuilt = True
     # Every capture in the log is reflected in the new index, so a later crawl's recovery replays none of them.
-    write_json_atomic(archive.state_dir / CHECKPOINT_NAME, _log_end(archive.captures_dir))
+    CaptureLog(archive.captures_dir).write_checkpoint(archive.state_dir / CHECKPOINT_NAME)
 
 
 def _shard_of(event: _Event) -> int:
@@ -493,11 +493,3 @@ def _swap_dir(new: Path, current: Path) -> None:
     os.rename(new, current)
     fsync_dir(current.parent)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _log_end(captures_dir: Path) -> dict[str, Any]:
-    """The capture log's current end, in the form ``CaptureLog.write_checkpoint`` writes."""
-    files = sorted(captures_dir.glob("*.jsonl"))
-    if not files:
-        return {"file": None, "offset": 0}
-    return {"file": files[-1].name, "offset": files[-1].stat().st_size}
