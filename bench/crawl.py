@@ -148,10 +148,10 @@ def measure(name: str, command: list[str], log: Path, replica: Replica, cwd: Pat
 # The three runs.
 
 
-def politeness(concurrency: int, per_domain: int) -> dict[str, Any]:
-    """What (a) and (b) share."""
+def politeness(concurrency: int, per_domain: int, autothrottle: bool = False) -> dict[str, Any]:
+    """What (a) and (b) share (``--autothrottle``: habrmirror's polite default, AutoThrottle on, for both)."""
     return {
-        "AUTOTHROTTLE_ENABLED": False,
+        "AUTOTHROTTLE_ENABLED": autothrottle,
         "DOWNLOAD_DELAY": 0,
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
@@ -353,6 +353,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--per-domain", type=int, default=4, help="CONCURRENT_REQUESTS_PER_DOMAIN for (a), (b) (default 4)"
     )
+    parser.add_argument(
+        "--autothrottle",
+        action="store_true",
+        help="AutoThrottle on for (a) and (b), as habrmirror runs by default",
+    )
     parser.add_argument("--scale", action="store_true", help="also peak RSS of (b) at 1k vs 10k articles")
     parser.add_argument("--profile", action="store_true", help="also run (b) under cProfile, print top costs")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
@@ -361,10 +366,11 @@ def main(argv: list[str]) -> int:
         raise SystemExit("wget not found (apt-get install wget)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="habr-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    shared = politeness(args.concurrency, args.per_domain)
+    shared = politeness(args.concurrency, args.per_domain, args.autothrottle)
     print(
         f"replica --synthetic {args.synthetic}; (a)/(b): CONCURRENT_REQUESTS={args.concurrency}, "
-        f"per domain {args.per_domain}, AutoThrottle off, robots.txt obeyed; wget: 1 connection; "
+        f"per domain {args.per_domain}, AutoThrottle {'on' if args.autothrottle else 'off'}, robots.txt obeyed; "
+        "wget: 1 connection; "
         f"{os.cpu_count()} CPUs; work dir {work}"
     )
     try:
