@@ -14,14 +14,19 @@ import os
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from typing import Any, TypeVar
 
 from habrmirror.archive.reader import UnsupportedEncoding, decode_content
 from habrmirror.items import Article
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing
+
+T = TypeVar("T")
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -70,17 +75,22 @@ class ParsePool:
         """The article of a page; ``content_encoding`` names codings still applied to ``body``."""
         if self.workers <= 0:
             return parse_encoded(url, body, content_encoding, fetched_at)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool(), parse_encoded, url, body, content_encoding, fetched_at
-        )
+        return await self._run(parse_encoded, url, body, content_encoding, fetched_at)
 
     async def parse_listing(self, url: str, body: bytes) -> ListingPage:
         """The entries of a listing page (same pool, so the crawl's main process only routes)."""
         if self.workers <= 0:
             return parse_listing(url, body)
+        return await self._run(parse_listing, url, body)
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run in the worker; a worker that died (a crash in a C library) is replaced once, not fatal."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), parse_listing, url, body)
+        try:
+            return await loop.run_in_executor(self._pool(), function, *args)
+        except BrokenProcessPool:
+            self._executor = None  # the dead pool cannot be reused; the next call starts a fresh worker
+            return await loop.run_in_executor(self._pool(), function, *args)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -81,3 +81,22 @@ def running(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_dead_worker_is_replaced() -> None:
+    body = (FIXTURES / "article-tm-568382-2021.html").read_bytes()
+    pool = ParsePool(workers=1)
+
+    async def scenario() -> str | None:
+        await pool.parse("https://habr.com/ru/post/568382/", body, WHEN)
+        executor = pool._pool()
+        for process in list(executor._processes.values()):  # type: ignore[attr-defined]
+            os.kill(process.pid, signal.SIGKILL)  # a worker that crashed in lxml, say
+            process.join(5)
+        article = await pool.parse("https://habr.com/ru/post/568382/", body, WHEN)
+        return article.title
+
+    try:
+        assert asyncio.run(scenario()) == "Digital-мероприятия в Москве c 19 по 25 июля"
+    finally:
+        pool.close()
