@@ -38,6 +38,7 @@ FAILURE_OUTCOMES = {
     "invalid",
     "http_error",
     "network_error",
+    "listing_error",  # not an article's: a listing page that could not be fetched or read
 }
 
 
@@ -79,9 +80,8 @@ class ArchiveSession:
         self.outcomes: Counter[str] = Counter()
         self.failures: list[dict[str, Any]] = []
         self.warc_files: list[str] = []
-        self.capture_context: dict[
-            int, dict[str, Any]
-        ] = {}  # spider -> index pipeline, per article in flight
+        # what the spider knows of an article in flight that its item does not carry (status, revisit)
+        self.capture_context: dict[int, dict[str, Any]] = {}
         self.extra: dict[str, Any] = {}  # spider-specific summary fields (e.g. the listing high-water mark)
         self.closed = False
         self.summary: dict[str, Any] | None = None
@@ -103,7 +103,7 @@ class ArchiveSession:
                 root=Path(settings.get("HABR_ARCHIVE_DIR", "archives/")),
                 origin=settings.get("HABR_ORIGIN", "https://habr.com"),
                 lock_wait=settings.getfloat("HABR_LOCK_WAIT", 0),
-                flush_rows=settings.getint("HABR_INDEX_FLUSH_ROWS", 200),
+                flush_rows=settings.getint("HABR_INDEX_FLUSH_ROWS", 1000),
                 holder=f"scrapy crawl {crawler.spidercls.name}",
             )
             session.crawler = crawler

@@ -73,3 +73,18 @@ def test_network_error_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "could not archive 454184" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_crawl_of_an_unreachable_site_fails_and_keeps_no_mark(tmp_path: Path) -> None:
+    result = run_cli(
+        "crawl", "--out", str(tmp_path / "a"), "--origin", "http://127.0.0.1:9", "--pages", "1",
+        "--set", "HABR_LOOPBACK_ONLY=true", "--set", "RETRY_TIMES=0", "--set", "HABR_PROGRESS_INTERVAL=0",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed 2" in result.stdout and "listing_error" in result.stdout
+    assert "mark kept at" in result.stdout
+    assert (
+        not (tmp_path / "a" / "state" / "crawl-state.json").exists()
+        or "marks" in (tmp_path / "a" / "state" / "crawl-state.json").read_text()
+    )
+    assert "Traceback" not in result.stderr
