@@ -102,7 +102,11 @@ def article_record(article: Article) -> dict[str, Any]:
     """The JSON-ready dict of an article: exactly one index line (what ``dataclasses.asdict`` gives, without
     its recursive deep copy, which cost a tenth of a crawl's parse time)."""
     record = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
-    record["statistics"] = dict(article.statistics) if article.statistics is not None else None
+    # every counter key in every row (null where the page lacks it): readers that infer a struct per file
+    # (pyarrow, datasets) then see one shape
+    record["statistics"] = (
+        {key: article.statistics.get(key) for key in STATISTICS_KEYS} if article.statistics is not None else None
+    )
     for name in ("labels", "hubs", "flows", "tags", "hub_titles"):
         record[name] = list(record[name])
     record["images"] = [asdict(image) for image in article.images]

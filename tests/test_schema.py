@@ -1,10 +1,11 @@
-"""The schema's two validators agree (the fast compiled one is the hot path; jsonschema names the errors)."""
+"""The schema's validators agree (the fast compiled one is the hot path; jsonschema names the errors), and the
+record conversion and the Arrow schema derived from it stay in step."""
 
 import copy
 
 import pytest
 
-from habrmirror.items import Article, Image, Link, WarcPointer, article_record
+from habrmirror.items import STATISTICS_KEYS, Article, Image, Link, WarcPointer, article_record
 from habrmirror.schema import _fast_check, article_validator, validation_errors
 
 
@@ -68,5 +69,23 @@ def test_article_record_equals_asdict_on_real_pages() -> None:
         article = parse_article(url, (FIXTURES / name).read_bytes())
         article.warc = WarcPointer(filename="warc/a.warc.gz", offset=1, length=2, record_id="<urn:uuid:x>")
         record = article_record(article)
-        assert record == dataclasses.asdict(article)
+        expected = dataclasses.asdict(article)
+        # the one difference: every counter key is present (null where the page lacks it)
+        expected["statistics"] = {key: (article.statistics or {}).get(key) for key in STATISTICS_KEYS}
+        assert record == expected
         assert record["images"] and validation_errors(record) == []
+
+
+def test_arrow_schema_follows_the_json_schema() -> None:
+    import pyarrow as pa
+
+    from habrmirror.schema import arrow_schema
+
+    schema = arrow_schema()
+    assert schema.names == list(article_validator().schema["properties"])
+    assert schema.field("id").type == pa.int64()
+    assert schema.field("statistics").type.names == list(STATISTICS_KEYS)
+    assert schema.field("images").type.value_type.names == ["url", "alt", "archived", "error"]
+    assert schema.field("warc").type.field("offset").type == pa.int64()
+    table = pa.Table.from_pylist([good_record()], schema=schema)  # a real record fits it
+    assert table.num_rows == 1 and table.column("title").to_pylist() == ["t"]

@@ -39,6 +39,40 @@ def _fast_check() -> Callable[[dict[str, Any]], Any]:
     return fastjsonschema.compile(schema)
 
 
+def arrow_schema() -> Any:
+    """The index record as a ``pyarrow.Schema``, for readers that infer types per file (``datasets``, pyarrow).
+
+    JSON cannot say what type an all-null column has, so a shard whose rows all lack, say, ``original_url``
+    infers ``null`` there and then clashes with a shard that has strings. Give readers this schema::
+
+        features = datasets.Features.from_arrow_schema(arrow_schema())
+        datasets.load_dataset("json", data_files="DIR/index/*.jsonl", features=features)
+
+    Built from ``article.schema.json`` (a test keeps the two in step); needs pyarrow, imported here only.
+    """
+    import pyarrow as pa
+
+    def arrow_type(prop: dict[str, Any]) -> Any:
+        if "oneOf" in prop:  # null or an object
+            prop = next(p for p in prop["oneOf"] if p.get("type") == "object")
+        kinds = prop.get("type", "null")
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        kind = next((k for k in kinds if k != "null"), "null")
+        if kind == "object":
+            return pa.struct([(name, arrow_type(sub)) for name, sub in prop["properties"].items()])
+        if kind == "array":
+            return pa.list_(arrow_type(prop["items"]))
+        return {
+            "string": pa.string(),
+            "integer": pa.int64(),
+            "number": pa.float64(),
+            "boolean": pa.bool_(),
+            "null": pa.null(),
+        }[kind]
+
+    return pa.schema([(name, arrow_type(prop)) for name, prop in article_schema()["properties"].items()])
+
+
 def validation_errors(record: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, message) for each schema violation of one index record; empty when valid."""
     try:
