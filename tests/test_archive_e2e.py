@@ -323,3 +323,23 @@ def test_plain_scrapy_crawl_does_the_same(replica: ReplicaProcess, tmp_path: Pat
     assert [row["id"] for row in rows] == [957816]
     assert rows[0]["title"].startswith("Происхождение духов")
     assert all(image["archived"] for image in rows[0]["images"])
+
+
+def test_rotation_keeps_every_pointer_valid(replica: ReplicaProcess, tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    result = run_cli(
+        "archive", "568382", "724768", "462783", "957816", "--origin", replica.origin, "--out", str(out),
+        "--set", "HABR_WARC_MAX_SIZE=60000", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warcs = sorted((out / "warc").glob("*.warc.gz"))
+    assert len(warcs) >= 3 and not list((out / "warc").glob("*.open"))
+    assert len(list((out / "indexes").glob("*.cdxj"))) == len(warcs)
+    for path in warcs:  # every file starts with its own warcinfo
+        with path.open("rb") as handle:
+            assert next(iter(ArchiveIterator(handle))).rec_type == "warcinfo"
+    rows = list(iter_rows(out / "index"))
+    assert len({row["warc"]["filename"] for row in rows}) >= 2
+    verified = run_cli("verify", str(out))
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout.strip().splitlines()[-1].startswith("OK:")
