@@ -95,6 +95,22 @@ STATISTICS_KEYS = (
 )
 
 
+def stamp_capture(
+    article: Article,
+    fetched_url: str,
+    captured_at: str,
+    warc: WarcPointer | None,
+    images: list[Image] | None = None,
+) -> Article:
+    """Fill in what only the capture knows (the crawl, crash recovery and reindex all do it this one way)."""
+    article.fetched_url = fetched_url
+    article.captured_at = captured_at
+    article.warc = warc
+    if images is not None:
+        article.images = images
+    return article
+
+
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 
 
@@ -105,7 +121,9 @@ def article_record(article: Article) -> dict[str, Any]:
     # every counter key in every row (null where the page lacks it): readers that infer a struct per file
     # (pyarrow, datasets) then see one shape
     record["statistics"] = (
-        {key: article.statistics.get(key) for key in STATISTICS_KEYS} if article.statistics is not None else None
+        {key: article.statistics.get(key) for key in STATISTICS_KEYS}
+        if article.statistics is not None
+        else None
     )
     for name in ("labels", "hubs", "flows", "tags", "hub_titles"):
         record[name] = list(record[name])

@@ -16,7 +16,7 @@ from habrmirror.archive.layout import ArchiveDir
 from habrmirror.archive.reader import decoded_payload, read_record
 from habrmirror.captures import Capture, iter_captures, read_checkpoint
 from habrmirror.index import IndexStore
-from habrmirror.items import Image, WarcPointer, article_record
+from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
 
 logger = logging.getLogger(__name__)
@@ -34,12 +34,8 @@ def row_from_warc(
     """The index row for the page bytes at ``pointer``, as the crawl made it."""
     stored = read_record(archive_root, pointer)
     article = parse_article(fetched_url, decoded_payload(stored), datetime.fromisoformat(captured_at))
-    article.fetched_url = fetched_url
-    article.captured_at = captured_at
-    article.warc = pointer
-    if images is not None:
-        article.images = [Image(**image) for image in images]
-    return article_record(article)
+    restored = [Image(**image) for image in images] if images is not None else None
+    return article_record(stamp_capture(article, fetched_url, captured_at, pointer, restored))
 
 
 def replay_unflushed_captures(archive: ArchiveDir, index: IndexStore) -> int:

@@ -31,7 +31,7 @@ from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, r
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.captures import Capture, CaptureLog
 from habrmirror.index import SHARD_SIZE, ArchivedIds, IndexStore
-from habrmirror.items import Image, WarcPointer, article_record
+from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.recovery import CHECKPOINT_NAME
@@ -418,11 +418,8 @@ def _apply(
             if len(report.parse_errors) < MAX_LISTED:
                 report.parse_errors.append((event.url, str(error)))
             return Capture(url_id, event.url, captured_at, 200, "parse_error", str(error), pointer)
-        article.fetched_url = event.url
-        article.captured_at = captured_at
-        article.warc = pointer
-        article.images = [resolver.image(image) for image in article.images]
-        row = article_record(article)
+        resolved = [resolver.image(image) for image in article.images]
+        row = article_record(stamp_capture(article, event.url, captured_at, pointer, resolved))
         errors = validation_errors(row)
         if errors:
             report.invalid += 1

@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from habrmirror import __version__
 from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.archive.layout import iso, utc_now
-from habrmirror.items import Article
+from habrmirror.items import Article, stamp_capture
 from habrmirror.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.parse_pool import ParsePool
@@ -118,9 +118,7 @@ class HabrSpider(scrapy.Spider):
             reason = f"parser crashed: {type(error).__name__}: {error}"
             self.session.record(article_id, response.url, response.status, "parse_error", reason, pointer)
             return
-        article.fetched_url = response.url
-        article.captured_at = iso(fetched_at)
-        article.warc = pointer
+        stamp_capture(article, response.url, iso(fetched_at), pointer)
         self.session.capture_context[article.id] = {
             "status": response.status,
             "revisit": bool(written and written.revisit_of),
