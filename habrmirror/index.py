@@ -17,6 +17,7 @@ from typing import Any
 from habrmirror.archive.layout import write_atomic
 
 SHARD_SIZE = 1000
+IDS_FILE = "index-ids.bin"  # the archived-id bitmap, in DIR/state/
 
 
 def shard_name(article_id: int) -> str:
@@ -110,7 +111,7 @@ class IndexStore:
         self.index_dir = index_dir
         self.flush_rows = flush_rows
         self.cached_shards = cached_shards
-        self.ids_path = ids_path or index_dir.parent / "state" / "index-ids.bin"
+        self.ids_path = ids_path or index_dir.parent / "state" / IDS_FILE
         self.ids = ArchivedIds.load(self.ids_path, index_dir)
         # loaded shards as UTF-8 lines (half the memory of str for Cyrillic text), most recently used last
         self._shards: dict[str, dict[int, bytes]] = {}

@@ -30,7 +30,7 @@ from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.captures import Capture, CaptureLog
-from habrmirror.index import SHARD_SIZE, ArchivedIds, IndexStore
+from habrmirror.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
 from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
@@ -288,7 +288,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
     """
     new_index = archive.root / (archive.index_dir.name + _NEW_SUFFIX)
     new_captures = archive.root / (archive.captures_dir.name + _NEW_SUFFIX)
-    new_ids = archive.state_dir / ("index-ids.bin" + _NEW_SUFFIX)
+    new_ids = archive.state_dir / (IDS_FILE + _NEW_SUFFIX)
     spool_path = archive.state_dir / ("captures.jsonl" + _NEW_SUFFIX)
     for leftover in (new_index, new_captures):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -329,7 +329,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
             spool_path.unlink(missing_ok=True)
 
     _swap_dir(new_index, archive.index_dir)
-    os.replace(new_ids, archive.state_dir / "index-ids.bin")
+    os.replace(new_ids, archive.state_dir / IDS_FILE)
     if rebuild_captures:
         _swap_dir(new_captures, archive.captures_dir)
         report.captures_rebuilt = True
