@@ -95,7 +95,10 @@ def report_article_run(result: RunResult, out: Path, ids: Sequence[int]) -> int:
     run_id = result.summary["run"]
     from habrmirror.captures import iter_captures
 
-    latest = {c.id: c for c in iter_captures(out / "captures") if c.run == run_id}
+    # only the capture files of this run's months: the log of a long-lived archive is large
+    first_file = f"{result.summary['started'][:7]}.jsonl"
+    this_run = iter_captures(out / "captures", after={"file": first_file, "offset": 0})
+    latest = {c.id: c for c in this_run if c.run == run_id}
     rows = {row["id"]: row for row in archived_rows(out, ids)}
     failed = 0
     for requested in ids:
@@ -293,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
+    def archive_argument(sub: Any) -> None:
+        sub.add_argument(
+            "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
+        )
+
     def crawl_options(sub: Any, default_out: Path = DEFAULT_ARCHIVE) -> None:
         sub.add_argument(
             "--out", type=Path, default=default_out, help=f"archive directory (default {default_out}/)"
@@ -361,9 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Check every WARC record, index pointer and archived image of an archive.",
         "habrmirror verify archives/demo",
     )
-    sub.add_argument(
-        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
-    )
+    archive_argument(sub)
 
     sub = add(
         "reindex",
@@ -371,9 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Rebuild index/ (and captures/ when lost) from the WARC files alone, with no network.",
         "habrmirror reindex archives/demo",
     )
-    sub.add_argument(
-        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
-    )
+    archive_argument(sub)
     sub.add_argument("--captures", action="store_true", help="rebuild captures/ too, even when it exists")
     sub.add_argument(
         "--wait", type=float, default=60, help="seconds to wait for a running crawl's lock (default 60)"
@@ -385,16 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Package an archive as a WACZ file (ReplayWeb.page).",
         "habrmirror pack archives --out habr.wacz",
     )
-    sub.add_argument(
-        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
-    )
+    archive_argument(sub)
     sub.add_argument("--out", type=Path, required=True, help="the .wacz file to write")
 
     sub = add("history", cmd_history, "Show the captures of one post.", "habrmirror history 454184 archives/")
     sub.add_argument("article", metavar="URL_OR_ID")
-    sub.add_argument(
-        "archive", nargs="?", default=str(DEFAULT_ARCHIVE), help="archive directory (default archives/)"
-    )
+    archive_argument(sub)
     return parser
 
 
