@@ -30,6 +30,19 @@ from habrmirror.urls import LISTING_KINDS, article_url, listing_url
 LISTING_META = "habr_listing"
 
 
+def article_priority(page: int) -> int:
+    """Scheduler priority of the articles listed on listing page ``page`` (see :func:`listing_priority`)."""
+    return -2 * page
+
+
+def listing_priority(page: int) -> int:
+    """Listing page N+1 goes before the articles of page N, but after those of page N-1: the walk runs one
+    page ahead of the downloads. Parsing a listing waits behind the article pages already queued in the parse
+    worker; without the lookahead the downloader would sit idle for that wait at every page boundary, with it
+    at most ~two pages of article requests are queued (memory stays flat however long the walk)."""
+    return article_priority(page) + 3
+
+
 def parse_id_range(text: str) -> range:
     """``454000-455000`` (inclusive) or a single id."""
     first, sep, last = text.partition("-")
@@ -113,7 +126,7 @@ class ArticlesSpider(HabrSpider):
             errback=self.listing_failed,
             meta={LISTING_META: (kind, page)},
             dont_filter=True,
-            priority=-page,  # articles of page N before page N+1's listing
+            priority=listing_priority(page),
         )
 
     async def parse_listing_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
@@ -147,7 +160,9 @@ class ArticlesSpider(HabrSpider):
             else:
                 if archived:
                     self.session.stats_inc("articles_refreshed")
-                yield self.article_request(entry.url, entry.id, habr_refresh=archived)
+                yield self.article_request(
+                    entry.url, entry.id, article_priority(page_number), habr_refresh=archived
+                )
         if passed:
             walk.reached_stop = True
             return

@@ -63,10 +63,13 @@ class HabrSpider(scrapy.Spider):
         spider.session.add_closer(spider.parse_pool.close)
         return spider
 
-    def article_request(self, url: str, article_id: int | None, **meta: Any) -> scrapy.Request:
+    def article_request(
+        self, url: str, article_id: int | None, priority: int = 0, **meta: Any
+    ) -> scrapy.Request:
         """The request for one article page (redirects followed; each hop is recorded)."""
         return scrapy.Request(
             url,
+            priority=priority,
             callback=self.parse_article,
             errback=self.article_failed,
             dont_filter=True,
