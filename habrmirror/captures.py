@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from habrmirror.archive.layout import write_json_atomic
 from habrmirror.items import WarcPointer
@@ -55,6 +57,11 @@ class Capture:
         return cls(**data)
 
 
+def capture_line(capture: Capture) -> bytes:
+    """One line of the capture log: compact UTF-8 JSON of the dataclass, fields in order, newline-terminated."""
+    return orjson.dumps(capture, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def repair_tail(path: Path) -> None:
     """Cut a torn last line left by a killed writer, so the next append starts on a fresh line."""
     if not path.exists() or path.stat().st_size == 0:
@@ -92,8 +99,7 @@ class CaptureLog:
         return self._fd
 
     def append(self, capture: Capture) -> None:
-        line = json.dumps(asdict(capture), ensure_ascii=False, separators=(",", ":")) + "\n"
-        os.write(self._file_for(capture.time), line.encode("utf-8"))
+        os.write(self._file_for(capture.time), capture_line(capture))
 
     def sync(self) -> None:
         if self._fd is not None:

@@ -29,7 +29,7 @@ from habrmirror.archive.cdxj import cdxj_path, write_cdxj
 from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
-from habrmirror.captures import Capture, CaptureLog
+from habrmirror.captures import Capture, CaptureLog, capture_line
 from habrmirror.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
 from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
@@ -316,7 +316,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
             capture = _apply(archive, scan, store, resolver, ranks, rank, event, report, spool is not None)
             if spool is not None and positions is not None and capture is not None:
                 positions[rank] = spool.tell()
-                spool.write(json.dumps(asdict(capture), ensure_ascii=False).encode("utf-8") + b"\n")
+                spool.write(capture_line(capture))
         store.flush()
         report.rows = len(store.ids)
         if not new_ids.exists():

@@ -116,3 +116,45 @@ def test_archived_ids_bitmap_is_saved_and_rebuilt(tmp_path: Path) -> None:
     (tmp_path / "state" / "index-ids.bin").unlink()  # lost: rebuilt from the shards
     rebuilt = IndexStore(index_dir).ids
     assert {i for i in (1, 2, 454184, 957816, 957817) if i in rebuilt} == {1, 454184, 957816}
+
+
+def test_index_and_capture_lines_are_the_json_module_output() -> None:
+    """orjson writes them for speed; the bytes must be what ``json.dumps`` (compact, UTF-8 kept) would give."""
+    from dataclasses import asdict
+    from datetime import datetime, timezone
+
+    from habrmirror.captures import capture_line
+    from habrmirror.index import dumps_row
+    from habrmirror.items import WarcPointer, article_record
+    from habrmirror.pages import parse_article
+    from tests.conftest import FIXTURES
+
+    def reference(value: dict) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    rows = [
+        article_record(
+            parse_article(
+                "https://habr.com/ru/articles/1/",
+                path.read_bytes(),
+                datetime(2026, 1, 1, tzinfo=timezone.utc),
+            )
+        )
+        for path in sorted(FIXTURES.glob("article-*.html"))
+    ]
+    rows.append(
+        {"id": 1, "title": 'a\u2028b\x00\x1f\x7f"\\\n\t/é😀', "tags": [], "statistics": None, "ok": True}
+    )
+    assert len(rows) >= 11  # ten article fixtures and the edge-case row
+    for value in rows:
+        assert dumps_row(value) == reference(value)
+    capture = Capture(
+        5,
+        "https://habr.com/ru/articles/5/",
+        "2026-01-01T00:00:00Z",
+        200,
+        "archived",
+        warc=WarcPointer("a.warc.gz", 10, 20, "<urn:uuid:1>"),
+        images=[{"url": "u", "archived": True, "error": None}],
+    )
+    assert capture_line(capture) == reference(asdict(capture)) + b"\n"

@@ -47,7 +47,8 @@ class LegacyPage(ArticlePage):
     @cached_property
     def wrapper(self) -> HtmlElement | None:
         # div.post__wrapper: meta, title, hubs, body, tags (comments and author panel are outside it).
-        return self.first(self.doc, f"//div[{_has('post__wrapper')}]", f"//*[{_has('post_full')}]")
+        wrapper = self.first_with_class(self.doc, "post__wrapper", tag="div")
+        return wrapper if wrapper is not None else self.first_with_class(self.doc, "post_full")
 
     @cached_property
     def stats(self) -> HtmlElement | None:
@@ -101,7 +102,7 @@ class LegacyPage(ArticlePage):
 
     def author_name(self) -> str | None:
         # Author panel under the post: .author-panel (user posts), .company-info__author (company posts).
-        panel = self.first(self.doc, f"//div[{_has('author-panel')} or {_has('company-info__author')}]")
+        panel = self.first_with_class(self.doc, "author-panel", "company-info__author", tag="div")
         return self.text_of(self.first(panel, f".//a[{_has('user-info__fullname')}]"))
 
     def hubs(self) -> list[tuple[str, str]]:

@@ -109,9 +109,8 @@ class TmDomPage(ArticlePage):
     # class="tm-article-presenter__content">; excludes sidebar, author card (below), comments.
     @cached_property
     def root(self) -> HtmlElement | None:
-        return self.first(
-            self.doc,
-            f"//article[{_has('tm-article-presenter__content')} or {_has('tm-page-article__content')}]",
+        return self.first_with_class(
+            self.doc, "tm-article-presenter__content", "tm-page-article__content", tag="article"
         )
 
     @cached_property
@@ -137,8 +136,8 @@ class TmDomPage(ArticlePage):
         )
         if near is not None:
             return near
-        return self.first(
-            self.doc, f"//div[{_has('tm-article-sticky-panel')} or {_has('tm-page-article__counters-panel')}]"
+        return self.first_with_class(
+            self.doc, "tm-article-sticky-panel", "tm-page-article__counters-panel", tag="div"
         )
 
     def body_element(self) -> HtmlElement | None:
@@ -146,7 +145,7 @@ class TmDomPage(ArticlePage):
         if container is None:
             return None
         # 2021: #post-content-body.article-formatted-body; 2023+: #post-content-body > div > .article-formatted-body
-        formatted = self.first(container, f"descendant-or-self::*[{_has('article-formatted-body')}]")
+        formatted = self.first_with_class(container, "article-formatted-body", include_self=True)
         return formatted if formatted is not None else container
 
     def title(self) -> str | None:
@@ -180,7 +179,7 @@ class TmDomPage(ArticlePage):
         if name:
             return clean_text(name)
         # The author card under the article: .tm-article-author (2021-2024), .article-author (2025).
-        card = self.first(self.doc, f"//div[{_has('tm-article-author')} or {_has('article-author')}]")
+        card = self.first_with_class(self.doc, "tm-article-author", "article-author", tag="div")
         return self.text_of(self.first(card, f".//span[{_has('tm-user-card__name')}]"))
 
     def hubs(self) -> list[tuple[str, str]]:
@@ -400,7 +399,7 @@ class TmAmpPage(TmDomPage):
 
     @cached_property
     def root(self) -> HtmlElement | None:
-        return self.first(self.doc, f"//article[{_has('tm-article')}]")
+        return self.first_with_class(self.doc, "tm-article", tag="article")
 
     @cached_property
     def header(self) -> HtmlElement | None:
@@ -437,7 +436,7 @@ class TmAmpPage(TmDomPage):
         return unique([clean_text(a.text_content()) for a in links])
 
     def author_name(self) -> str | None:
-        card = self.first(self.doc, f"//div[{_has('tm-page-article__author')}]")
+        card = self.first_with_class(self.doc, "tm-page-article__author", tag="div")
         return self.text_of(self.first(card, f".//span[{_has('tm-user-card__name')}]"))
 
     def statistics(self) -> dict[str, int]:
@@ -462,7 +461,7 @@ class TmMobile2019Page(TmDomPage):
 
     @cached_property
     def root(self) -> HtmlElement | None:
-        return self.first(self.doc, f"//article[{_has('tm-article')}]")
+        return self.first_with_class(self.doc, "tm-article", tag="article")
 
     @cached_property
     def header(self) -> HtmlElement | None:
