@@ -106,3 +106,41 @@ def test_a_dead_worker_is_replaced() -> None:
         assert asyncio.run(scenario()) == "Digital-мероприятия в Москве c 19 по 25 июля"
     finally:
         pool.close()
+
+
+def test_pages_sent_while_the_worker_is_busy_give_the_same_items(monkeypatch) -> None:
+    """A backlog makes the crawl process decompress pages itself: same items, same errors as the worker path."""
+    import gzip
+
+    from habrmirror import parse_pool
+    from habrmirror.pages.errors import ParseError
+
+    decoded_here = []
+    real_decode = parse_pool.decode_page
+
+    def counting_decode(body: bytes, encoding: str | None) -> bytes:
+        decoded_here.append(encoding)
+        return real_decode(body, encoding)
+
+    monkeypatch.setattr(parse_pool, "decode_page", counting_decode)  # the crawl process only
+
+    url = "https://habr.com/ru/articles/724768/"
+    body = (FIXTURES / "article-tm-724768-browsersaved-2023.html").read_bytes()
+    encoded = gzip.compress(body)
+    pool = ParsePool(workers=1)
+
+    async def scenario() -> list:
+        await pool.parse(url, encoded, WHEN, "gzip")  # the worker is up: later calls queue behind each other
+        calls = [pool.parse(url, encoded, WHEN, "gzip") for _ in range(12)]
+        calls.append(pool.parse(url, encoded[:-40] + b"garbage", WHEN, "gzip"))  # a torn gzip body
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        pool.close()
+    expected = parse_article(url, body, WHEN)
+    assert results[:12] == [expected] * 12
+    # the first BACKLOG_TO_DECODE_HERE go to the worker encoded, the rest (and the torn one) are decoded here
+    assert len(decoded_here) == 13 - parse_pool.BACKLOG_TO_DECODE_HERE
+    assert isinstance(results[12], ParseError) and "Content-Encoding 'gzip'" in str(results[12])
