@@ -335,6 +335,7 @@ def test_rotation_keeps_every_pointer_valid(replica: ReplicaProcess, tmp_path: P
     warcs = sorted((out / "warc").glob("*.warc.gz"))
     assert len(warcs) >= 3 and not list((out / "warc").glob("*.open"))
     assert len(list((out / "indexes").glob("*.cdxj"))) == len(warcs)
+    assert_cdxj_as_cdxj_indexer_writes_it(out, tmp_path / "scratch")
     for path in warcs:  # every file starts with its own warcinfo
         with path.open("rb") as handle:
             assert next(iter(ArchiveIterator(handle))).rec_type == "warcinfo"
@@ -343,3 +344,35 @@ def test_rotation_keeps_every_pointer_valid(replica: ReplicaProcess, tmp_path: P
     verified = run_cli("verify", str(out))
     assert verified.returncode == 0, verified.stdout
     assert verified.stdout.strip().splitlines()[-1].startswith("OK:")
+
+
+def assert_cdxj_as_cdxj_indexer_writes_it(out: Path, scratch: Path) -> int:
+    """The crawl's own CDXJ of every WARC equals, byte for byte, what cdxj-indexer makes of that WARC."""
+    from habrmirror.archive.cdxj import write_cdxj
+
+    warcs = sorted((out / "warc").glob("*.warc.gz"))
+    assert warcs
+    lines = 0
+    for warc in warcs:
+        ours = (out / "indexes" / (warc.name.removesuffix(".warc.gz") + ".cdxj")).read_bytes()
+        assert ours == write_cdxj(warc, scratch).read_bytes(), warc.name
+        lines += ours.count(b"\n")
+    return lines
+
+
+def test_crawl_cdxj_is_cdxj_indexer_output(replica: ReplicaProcess, tmp_path: Path) -> None:
+    """Responses, a 301, images, a 404 and revisits (the same posts archived again), in three WARC files."""
+    out = tmp_path / "a"
+    first = run_cli(
+        "archive", f"{replica.origin}/ru/post/568382/", "724768", "462783", "--origin", replica.origin,
+        "--out", str(out), *FAST,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    again = run_cli("archive", "568382", "724768", "--origin", replica.origin, "--out", str(out), *FAST)
+    assert again.returncode == 0, again.stderr
+    missing = run_cli("archive", "999999", "--origin", replica.origin, "--out", str(out), *FAST)
+    assert missing.returncode == 1
+    index = "".join(p.read_text() for p in sorted((out / "indexes").glob("*.cdxj")))
+    for wanted in ('"mime": "warc/revisit"', '"status": "301"', '"status": "404"', '"mime": "image/'):
+        assert wanted in index, wanted
+    assert assert_cdxj_as_cdxj_indexer_writes_it(out, tmp_path / "scratch") > 10

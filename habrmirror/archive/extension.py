@@ -19,11 +19,11 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from habrmirror.archive.cdxj import write_cdxj
+from habrmirror.archive.cdxj import CdxjLines, cdxj_line
 from habrmirror.archive.digests import DigestIndex
 from habrmirror.archive.download_handler import WIRE_META_KEY
 from habrmirror.archive.layout import utc_now
-from habrmirror.archive.warc import HttpExchange, WarcWriter
+from habrmirror.archive.warc import HttpExchange, WarcWriter, warc_date
 from habrmirror.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class WarcRecorder:
     ) -> None:
         self.session = session
         self.cdxj = cdxj
+        self.cdxj_lines = CdxjLines() if cdxj else None
         root = session.archive.root
         self.digests = DigestIndex(root) if dedup else None
         for path in session.repaired_warcs:
@@ -124,8 +125,29 @@ class WarcRecorder:
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         fetched_at = utc_now()
         exchange = exchange_from_scrapy(request, response, fetched_at=fetched_at)
-        request.meta[WARC_META_KEY] = self.writer.write_exchange(exchange)
+        written = self.writer.write_exchange(exchange)
+        request.meta[WARC_META_KEY] = written
         request.meta[FETCHED_AT_META] = fetched_at
+        if self.cdxj_lines is not None:
+            pointer = written.response
+            warc_name = pointer.filename.rsplit("/", 1)[-1]
+            content_type = next(
+                (value for name, value in exchange.response_headers if name.lower() == "content-type"), None
+            )
+            self.cdxj_lines.add(
+                warc_name,
+                cdxj_line(
+                    exchange.url,
+                    warc_date(fetched_at),
+                    exchange.status,
+                    content_type,
+                    written.revisit_of is not None,
+                    written.payload_digest,
+                    pointer.offset,
+                    pointer.length,
+                    warc_name,
+                ),
+            )
         self.session.stats_inc("warc/records")
 
     def close(self) -> None:
@@ -139,6 +161,7 @@ class WarcRecorder:
         self.session.warc_files.append(str(path.relative_to(self.session.archive.root)))
         if self.cdxj:
             try:
-                write_cdxj(path, self.session.archive.cdxj_dir)
+                assert self.cdxj_lines is not None
+                self.cdxj_lines.write(path, self.session.archive.cdxj_dir)
             except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
                 logger.error("could not write the CDXJ index of %s: %s", path, error)
