@@ -24,6 +24,7 @@ from habrmirror.archive.warc import repair_open_warcs
 from habrmirror.captures import Capture, CaptureLog
 from habrmirror.index import IndexStore
 from habrmirror.items import WarcPointer
+from habrmirror.memory import return_large_buffers
 from habrmirror.recovery import CHECKPOINT_NAME, replay_unflushed_captures
 from habrmirror.urls import normalize_origin
 
@@ -59,6 +60,7 @@ class ArchiveSession:
     """One run's state: lock, capture log, index, counters, summary."""
 
     def __init__(self, root: Path, origin: str, lock_wait: float, flush_rows: int, holder: str) -> None:
+        return_large_buffers()  # a writer's process runs for hours: keep its memory flat (see habrmirror.memory)
         self.archive = ArchiveDir(root)
         self.origin = normalize_origin(origin)
         self.started = utc_now()
