@@ -295,7 +295,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
     for path in (new_ids, spool_path):
         path.unlink(missing_ok=True)
     new_index.mkdir(parents=True)
-    store = IndexStore(new_index, flush_rows=1 << 62, cached_shards=2, ids_path=new_ids)
+    store = IndexStore(new_index, flush_rows=1 << 62, ids_path=new_ids)
     resolver = _ImageResolver(scan)
     ranks = _Ranks()
 

@@ -158,3 +158,20 @@ def test_index_and_capture_lines_are_the_json_module_output() -> None:
         images=[{"url": "u", "archived": True, "error": None}],
     )
     assert capture_line(capture) == reference(asdict(capture)) + b"\n"
+
+
+def test_flush_merges_changes_into_the_shard_in_id_order(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path)
+    for article_id in (1003, 1001, 1005):
+        store.put(row(article_id, f"old {article_id}"))
+    store.flush()
+    again = IndexStore(tmp_path)  # a later run: nothing of the shard held in memory
+    for article_id, title in ((1002, "new"), (1003, "replaced"), (1007, "new"), (1000, "new")):
+        again.put(row(article_id, title))
+    assert again.get(1003)["title"] == "replaced" and again.get(1005)["title"] == "old 1005"
+    again.flush()
+    lines = (tmp_path / "00001.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [(r["id"], r["title"]) for r in map(json.loads, lines)] == [
+        (1000, "new"), (1001, "old 1001"), (1002, "new"), (1003, "replaced"), (1005, "old 1005"), (1007, "new"),
+    ]  # fmt: skip
+    assert IndexStore(tmp_path).get(1007)["title"] == "new" and IndexStore(tmp_path).get(1004) is None
