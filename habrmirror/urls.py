@@ -98,7 +98,25 @@ def absolute(base_url: str, href: str | None) -> str | None:
     href = href.strip()
     if href.startswith(("javascript:", "data:", "#")):
         return None
+    if _ALREADY_ABSOLUTE(href):
+        return href  # what urljoin would return, without parsing two URLs (most hrefs; a test compares)
     return urljoin(base_url, href)
+
+
+def _ALREADY_ABSOLUTE(href: str) -> bool:  # noqa: N802 - reads as the condition it names
+    """True when urljoin(anything, href) == href: an http(s) URL that urljoin has nothing to normalise in (no
+    dot segments, no empty query or fragment, none of the tab/newline characters urlsplit drops)."""
+    return (
+        href.startswith(("https://", "http://"))
+        and href[href.index("//") + 2 : href.index("//") + 3]
+        not in ("", "/", "?", "#")  # a host (else: the base's)
+        and "/." not in href
+        and "?#" not in href
+        and not href.endswith(("?", "#"))
+        and "\t" not in href
+        and "\n" not in href
+        and "\r" not in href
+    )
 
 
 def same_site(url: str, origin: str) -> bool:

@@ -72,3 +72,33 @@ def test_listing_urls() -> None:
     assert listing_url("https://habr.com", "all", 2) == "https://habr.com/ru/all/page2/"
     with pytest.raises(ValueError):
         listing_url("https://habr.com", "feed")
+
+
+def test_absolute_is_urljoin_for_every_link_on_the_real_pages() -> None:
+    """``absolute`` skips urljoin for plain absolute URLs; the answer must still be urljoin's, exactly."""
+    import html
+    import re
+    from urllib.parse import urljoin
+
+    from habrmirror.urls import absolute
+    from tests.conftest import FIXTURES
+
+    values = {
+        "https://x.org/a?", "https://x.org/a#", "https://x.org/a?#b", "https://x.org/./a", "https://x.org/a/..",
+        "https://X.org/A", "http://x.org", "https://x.org//a", "https://x.org/a;p?q=1#f", "https://x.org/a\tb",
+        "https://x.org/.well-known", "http:///a", "https:///a", "http://", "https://?q", "https://x.org/a b",
+        "https://x.org/%2e%2e/a", "https://user:pw@x.org:80/a", "https://x.org/a?b#", "https://x.org/a#?",
+        "http://x.org?a", "http://x.org#f", "https://[::1]:80/a", "https://x.org:/a", "HTTPS://x.org/a",
+    }  # fmt: skip
+    for page in FIXTURES.glob("*.html"):
+        for match in re.finditer(r'(?:href|src|data-src|srcset)="([^"]*)"', page.read_text(errors="replace")):
+            value = html.unescape(match.group(1)).strip()
+            values.add(value)
+            values.update(part.strip().split(" ")[0] for part in value.split(","))
+    checked = 0
+    for value in values:
+        if value and not value.startswith(("javascript:", "data:", "#")):
+            for base in ("https://habr.com/ru/articles/1/", "http://127.0.0.1:8000/ru/post/2/"):
+                assert absolute(base, value) == urljoin(base, value), value
+            checked += 1
+    assert checked > 3000
