@@ -265,6 +265,12 @@ class ParsePool:
             self._running.append(_Worker(loop))
         return min(self._running, key=lambda w: len(w.pending))
 
+    def start(self) -> None:
+        """Start the workers now (inside the event loop), so their start-up overlaps the first downloads
+        instead of delaying the first page's parse."""
+        while self.workers > len(self._running):
+            self._running.append(_Worker(asyncio.get_running_loop()))
+
     def _backlog(self) -> int:
         """Pages waiting in the least busy worker."""
         return min((len(worker.pending) for worker in self._running), default=0)

@@ -27,5 +27,6 @@ class ArticleSpider(HabrSpider):
             article_id(target)  # fail early on input that is not an article
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.parse_pool.start()
         for target in self.targets:
             yield self.article_request(request_url(target, self.origin), article_id(target))

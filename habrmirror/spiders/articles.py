@@ -107,6 +107,7 @@ class ArticlesSpider(HabrSpider):
         return utc_now() - timedelta(days=self.refresh_days) if self.refresh_days > 0 else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.parse_pool.start()
         if self.ids is not None:
             for article in self.ids:
                 if article in self.session.index.ids:
