@@ -29,7 +29,7 @@ from habrmirror.pages.markdown import (
     is_local_copy,
     link_target,
 )
-from habrmirror.pages.text import clean_text, iso_utc, parse_iso
+from habrmirror.pages.text import HTML_PARSER, clean_text, iso_utc, parse_iso
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url
 
 # /ru/hub/python/ (2006-2023) and /ru/hubs/python/ (2023+); company blogs (/company/x/) are not hubs.
@@ -328,7 +328,7 @@ class ArticlePage:
             return None
         from lxml import html as lxml_html
 
-        root = lxml_html.fragment_fromstring(lead, create_parent="div")
+        root = lxml_html.fragment_fromstring(lead, create_parent="div", parser=HTML_PARSER)
         return BodyRenderer(self.base_url).render(root) or None
 
     # -- helpers for subclasses ---------------------------------------------------------------------------------

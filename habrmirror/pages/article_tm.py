@@ -26,6 +26,7 @@ from lxml.html import HtmlElement
 
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
 from habrmirror.pages.text import (
+    HTML_PARSER,
     class_xpath,
     clean_text,
     exact_int,
@@ -51,7 +52,9 @@ def _unescape(escaped: str) -> str:
         return html.unescape(escaped)
     from lxml import html as lxml_html
 
-    node = lxml_html.fragment_fromstring("<pre>" + escaped.replace("\r", "\ue000") + "</pre>")
+    node = lxml_html.fragment_fromstring(
+        "<pre>" + escaped.replace("\r", "\ue000") + "</pre>", parser=HTML_PARSER
+    )
     return (node.text or "").replace("\ue000", "\r")
 
 
@@ -296,7 +299,9 @@ class TmSsrPage(TmDomPage):
         if element is None and self.state.get("textHtml"):
             from lxml import html as lxml_html
 
-            element = lxml_html.fragment_fromstring(self.state["textHtml"], create_parent="div")
+            element = lxml_html.fragment_fromstring(
+                self.state["textHtml"], create_parent="div", parser=HTML_PARSER
+            )
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:
@@ -473,7 +478,9 @@ class TmMobile2019Page(TmDomPage):
         if element is None and self.state.get("contentHTML"):
             from lxml import html as lxml_html
 
-            element = lxml_html.fragment_fromstring(_unescape(self.state["contentHTML"]), create_parent="div")
+            element = lxml_html.fragment_fromstring(
+                _unescape(self.state["contentHTML"]), create_parent="div", parser=HTML_PARSER
+            )
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:

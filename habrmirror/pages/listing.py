@@ -19,6 +19,7 @@ import lxml.etree
 import lxml.html
 
 from habrmirror.pages.errors import ParseError
+from habrmirror.pages.text import HTML_PARSER
 from habrmirror.urls import NotAnArticleUrl, absolute, article_id
 
 __all__ = ["ListingEntry", "ListingPage", "parse_listing"]
@@ -149,7 +150,7 @@ def parse_listing(url: str, body: bytes | str, fetched_at: datetime | None = Non
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
     try:
-        doc = lxml.html.document_fromstring(text)
+        doc = lxml.html.document_fromstring(text, parser=HTML_PARSER)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ParseError(f"{url}: not an HTML page ({exc})") from exc
 
@@ -499,7 +500,7 @@ def _html_text(html: str) -> str:
     """Text of an HTML fragment from the state JSON (titleHtml holds entities and <em> highlights)."""
     if not html.strip():
         return ""
-    return _clean(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
+    return _clean(lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER).text_content())
 
 
 def _login(link: lxml.html.HtmlElement) -> str | None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from habrmirror.pages.text import HTML_PARSER
 from habrmirror.urls import absolute
 
 BLOCK_TAGS = frozenset(
@@ -469,7 +470,7 @@ def fragment_markdown(html_text: str, base_url: str) -> str:
     """Markdown of an HTML fragment string (e.g. a lead from page state)."""
     from lxml import html as lxml_html
 
-    root = lxml_html.fragment_fromstring(html_text, create_parent="div")
+    root = lxml_html.fragment_fromstring(html_text, create_parent="div", parser=HTML_PARSER)
     return to_markdown(root, base_url)
 
 
