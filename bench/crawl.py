@@ -321,6 +321,23 @@ def run_habrmirror(
     return measured, fetched, log
 
 
+def measure_bare(
+    name: str, replica: Replica, work: Path, shared: dict[str, Any], fetched: list[tuple[str, int | None]]
+) -> Measured:
+    """A bare Scrapy fetch of ``work/urls.txt``."""
+    log = work / "a.log"
+    stats = work / "a-stats.json"
+    measured = measure(name, bare_command(work / "urls.txt", stats, shared), log, replica, work)
+    check(measured, log)
+    measured.responses = int(json.loads(stats.read_text())["downloader/response_count"])
+    measured.articles = article_pages(fetched)
+    return measured
+
+
+def median_run(runs: list[Measured]) -> Measured:
+    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -358,6 +375,7 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="AutoThrottle on for (a) and (b), as habrmirror runs by default",
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (a') and (b); medians reported")
     parser.add_argument("--scale", action="store_true", help="also peak RSS of (b) at 1k vs 10k articles")
     parser.add_argument("--profile", action="store_true", help="also run (b) under cProfile, print top costs")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
@@ -402,43 +420,31 @@ def main(argv: list[str]) -> int:
             wget.responses = len(wget_fetched)
             wget.articles = article_pages(wget_fetched)
 
-            full, fetched, _ = run_habrmirror("(b) habrmirror crawl", replica, work, shared)
-
-            # (a) fetches exactly the responses (b) recorded: the same multiset of URLs (robots.txt on its own).
-            urls = [url for url, _ in fetched if kind_of(url) != "robots"]
-            (work / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
-            log = work / "a.log"
-            bare = measure(
-                "(a) bare Scrapy",
-                bare_command(work / "urls.txt", work / "a-stats.json", shared),
-                log,
-                replica,
-                work,
-            )
-            check(bare, log)
-            bare.responses = int(json.loads((work / "a-stats.json").read_text())["downloader/response_count"])
-            bare.articles = article_pages(fetched)
-
-            # (a') the same, with the one stock Scrapy setting habrmirror changes for speed (CONCURRENT_ITEMS:
-            # Scrapy starts that many asyncio tasks per callback), so the ratio is also shown against a tuned Scrapy.
             from habrmirror import settings as habr_settings
 
-            tuned_shared = {**shared, "CONCURRENT_ITEMS": habr_settings.CONCURRENT_ITEMS}
-            log = work / "a-tuned.log"
-            tuned = measure(
-                f"(a') bare, CONCURRENT_ITEMS={habr_settings.CONCURRENT_ITEMS}",
-                bare_command(work / "urls.txt", work / "a-tuned-stats.json", tuned_shared),
-                log,
-                replica,
-                work,
-            )
-            check(tuned, log)
-            tuned.responses = int(
-                json.loads((work / "a-tuned-stats.json").read_text())["downloader/response_count"]
-            )
-            tuned.articles = bare.articles
+            # (b), (a) and (a') take turns, --repeat times; the median run of each is reported (single runs on a
+            # 2-core machine vary by 5%, which is more than the margins being measured).
+            b_runs: list[Measured] = []
+            a_runs: list[Measured] = []
+            tuned_runs: list[Measured] = []
+            for _ in range(args.repeat):
+                full, fetched, _ = run_habrmirror("(b) habrmirror crawl", replica, work, shared)
+                b_runs.append(full)
+                # (a) fetches exactly the responses (b) recorded: the same URL multiset (robots.txt on its own).
+                urls = [url for url, _ in fetched if kind_of(url) != "robots"]
+                (work / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
+                a_runs.append(measure_bare("(a) bare Scrapy", replica, work, shared, fetched))
+                # (a') the same, with the one stock Scrapy setting habrmirror changes for speed
+                # (CONCURRENT_ITEMS: Scrapy starts that many asyncio tasks per callback), so the ratio is also
+                # shown against a tuned Scrapy.
+                tuned_shared = {**shared, "CONCURRENT_ITEMS": habr_settings.CONCURRENT_ITEMS}
+                name = f"(a') bare, CONCURRENT_ITEMS={habr_settings.CONCURRENT_ITEMS}"
+                tuned_runs.append(measure_bare(name, replica, work, tuned_shared, fetched))
+            full, bare, tuned = median_run(b_runs), median_run(a_runs), median_run(tuned_runs)
 
         print()
+        for runs in (a_runs, tuned_runs, b_runs):
+            print(f"{runs[0].name}: " + ", ".join(f"{run.seconds:.2f} s" for run in runs) + " (median used)")
         print_table([bare, tuned, full, wget])
         print(f"\n(b) {full.note}; fetched: {describe(fetched)}")
         print(
