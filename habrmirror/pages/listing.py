@@ -19,7 +19,7 @@ import lxml.etree
 import lxml.html
 
 from habrmirror.pages.errors import ParseError
-from habrmirror.pages.text import HTML_PARSER
+from habrmirror.pages.text import HTML_PARSER, class_xpath
 from habrmirror.urls import NotAnArticleUrl, absolute, article_id
 
 __all__ = ["ListingEntry", "ListingPage", "parse_listing"]
@@ -55,62 +55,57 @@ class ListingPage:
     layout: str  # "tm" / "legacy"
 
 
-def _has_class(name: str) -> str:
-    """XPath predicate body matching one whole class token (``contains(@class, x)`` would match prefixes)."""
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
 # --- tm era (2021+) ---------------------------------------------------------------------------------------
 # Every snippet is <article id="N" class="tm-articles-list__item"> in all tm variants seen (2021 SSR, 2022,
 # 2023 search, 2024+ #mount, 2026 "article-snippet"); article pages never use this class.
-_TM_ENTRIES = lxml.etree.XPath(f"//article[{_has_class('tm-articles-list__item')}]")
+_TM_ENTRIES = lxml.etree.XPath(f"//article[{class_xpath('tm-articles-list__item')}]")
 # The article link, tried in this order: h2.tm-article-snippet__title > a (2021-22) and
 # h2.tm-title > a.tm-title__link (2023+); a.tm-megapost-snippet__card wrapping the h2 (2021-22 megapost);
 # a.tm-article-datetime-published (2023+; the only link of a titleless short "post", 2024+).
 _TM_LINKS = (
     lxml.etree.XPath(".//h2//a[@href]"),
     lxml.etree.XPath(".//a[@href][.//h2]"),
-    lxml.etree.XPath(f".//a[@href][{_has_class('tm-article-datetime-published')}]"),
+    lxml.etree.XPath(f".//a[@href][{class_xpath('tm-article-datetime-published')}]"),
 )
 _TM_TITLE = lxml.etree.XPath(".//h2")
-_TM_AUTHOR = lxml.etree.XPath(f".//a[{_has_class('tm-user-info__username')}]")  # all tm variants
+_TM_AUTHOR = lxml.etree.XPath(f".//a[{class_xpath('tm-user-info__username')}]")  # all tm variants
 # <time datetime="2025-04-07T09:30:46.000Z">, all tm variants (the text is relative: "вчера в 16:00").
 _TM_TIME = lxml.etree.XPath(".//time[@datetime]")
 _TM_HUBS = lxml.etree.XPath(
-    f".//a[{_has_class('tm-publication-hub__link')}]"  # 2023+ (also in short "post" snippets)
-    f" | .//a[{_has_class('tm-article-snippet__hubs-item-link')}]"  # 2021-22
-    f" | .//*[{_has_class('tm-megapost-snippet__hub')}]//a"  # 2021-22 megapost cards
+    f".//a[{class_xpath('tm-publication-hub__link')}]"  # 2023+ (also in short "post" snippets)
+    f" | .//a[{class_xpath('tm-article-snippet__hubs-item-link')}]"  # 2021-22
+    f" | .//*[{class_xpath('tm-megapost-snippet__hub')}]//a"  # 2021-22 megapost cards
 )
 # 2025+ snippets carry their kind: <div class="publication-type-label publication-type-label_type-post">
 _TM_TYPE_LABEL = lxml.etree.XPath(".//*[contains(@class, 'publication-type-label_type-')]/@class")
-_TM_MEGAPOST = lxml.etree.XPath(f"boolean(.//*[{_has_class('tm-megapost-snippet')}])")  # 2021-22 megapost
-_TM_POST = lxml.etree.XPath(f"boolean(.//*[{_has_class('tm-post-snippet')}])")  # 2024+ short post
+_TM_MEGAPOST = lxml.etree.XPath(f"boolean(.//*[{class_xpath('tm-megapost-snippet')}])")  # 2021-22 megapost
+_TM_POST = lxml.etree.XPath(f"boolean(.//*[{class_xpath('tm-post-snippet')}])")  # 2024+ short post
 # Next page: a#pagination-next-page (2021-22, 2025+); 2023-25 pages ship it with id="pagination-prev-page"
 # (Habr's bug) but keep data-test-id="pagination-next-page" / data-pagination-next.
 _TM_NEXT = lxml.etree.XPath(
     "//a[@href][@id='pagination-next-page' or @data-test-id='pagination-next-page' or @data-pagination-next]"
 )
-_TM_PAGINATION = lxml.etree.XPath(f"//*[{_has_class('tm-pagination')}]")
-_TM_LIST = lxml.etree.XPath(f"boolean(//*[{_has_class('tm-articles-list')}])")
+_TM_PAGINATION = lxml.etree.XPath(f"//*[{class_xpath('tm-pagination')}]")
+_TM_LIST = lxml.etree.XPath(f"boolean(//*[{class_xpath('tm-articles-list')}])")
 
 # --- legacy era (2015-2021) -------------------------------------------------------------------------------
 # <li id="post_N" class="content-list__item_post"><article class="post post_preview">; the sidebar's
 # "megapost-teasers" are promos, not entries.
-_LEGACY_ENTRIES = lxml.etree.XPath(f"//article[{_has_class('post_preview')}]")
+_LEGACY_ENTRIES = lxml.etree.XPath(f"//article[{class_xpath('post_preview')}]")
 _LEGACY_LINKS = (
-    lxml.etree.XPath(f".//a[@href][{_has_class('post__title_link')}]"),  # h2.post__title > a, 2015-2021
+    lxml.etree.XPath(f".//a[@href][{class_xpath('post__title_link')}]"),  # h2.post__title > a, 2015-2021
     lxml.etree.XPath(".//h2//a[@href]"),
 )
-_LEGACY_AUTHOR = lxml.etree.XPath(f".//a[{_has_class('post__user-info')}]")
-_LEGACY_NICKNAME = lxml.etree.XPath(f".//*[{_has_class('user-info__nickname')}]")
+_LEGACY_AUTHOR = lxml.etree.XPath(f".//a[{class_xpath('post__user-info')}]")
+_LEGACY_NICKNAME = lxml.etree.XPath(f".//*[{class_xpath('user-info__nickname')}]")
 # span.post__time: text such as "вчера в 12:29"; 2019+ article pages add data-time_published="...Z".
-_LEGACY_TIME = lxml.etree.XPath(f".//*[{_has_class('post__time')}]")
-_LEGACY_HUBS = lxml.etree.XPath(f".//*[{_has_class('post__hubs')}]//a[{_has_class('hub-link')}]")
-_LEGACY_LABELS = lxml.etree.XPath(f".//*[{_has_class('post__type-label')}]")  # "Новость", "Перевод", ...
+_LEGACY_TIME = lxml.etree.XPath(f".//*[{class_xpath('post__time')}]")
+_LEGACY_HUBS = lxml.etree.XPath(f".//*[{class_xpath('post__hubs')}]//a[{class_xpath('hub-link')}]")
+_LEGACY_LABELS = lxml.etree.XPath(f".//*[{class_xpath('post__type-label')}]")  # "Новость", "Перевод", ...
 _LEGACY_NEXT = lxml.etree.XPath("//a[@href][@id='next_page']")
 _LEGACY_PAGINATION = lxml.etree.XPath("//*[@id='nav-pagess']")  # sic: Habr's id
 _LEGACY_LIST = lxml.etree.XPath(
-    f"boolean(//*[{_has_class('content-list_posts')} or {_has_class('posts_list')}])"
+    f"boolean(//*[{class_xpath('content-list_posts')} or {class_xpath('posts_list')}])"
 )
 
 # Article pages (all eras, also m.habr.com 2019) say og:type "article"; listings say "website".

@@ -72,8 +72,10 @@ def has_class(element: lxml_html.HtmlElement, name: str) -> bool:
 
 
 def class_xpath(name: str) -> str:
-    """XPath predicate body for "has the exact class token ``name``"."""
-    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+    """XPath predicate body for "has the exact class token ``name``" (``contains(@class, x)`` alone would match
+    ``x-y`` too). The plain substring test runs first and rules most elements out: building the normalised class
+    string for every element was most of a listing page's parse time."""
+    return f'(contains(@class, "{name}") and contains(concat(" ", normalize-space(@class), " "), " {name} "))'
 
 
 def clean_text(text: str | None) -> str:
