@@ -144,3 +144,58 @@ def test_pages_sent_while_the_worker_is_busy_give_the_same_items(monkeypatch) ->
     # the first BACKLOG_TO_DECODE_HERE go to the worker encoded, the rest (and the torn one) are decoded here
     assert len(decoded_here) == 13 - parse_pool.BACKLOG_TO_DECODE_HERE
     assert isinstance(results[12], ParseError) and "Content-Encoding 'gzip'" in str(results[12])
+
+
+def test_worker_protocol_answers_every_request_even_unpicklable_errors(monkeypatch) -> None:
+    """serve(): one framed answer per framed request, in order; an exception that cannot be pickled still
+    reaches the crawl (as a ParseError naming it); end of input ends the loop."""
+    import io
+    import pickle
+    import threading
+
+    from habrmirror import parse_pool
+    from habrmirror.pages.errors import ParseError
+
+    class Unpicklable(Exception):
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            raise TypeError("not picklable")
+
+    def explode(_: str) -> None:
+        raise Unpicklable("lxml said no")
+
+    monkeypatch.setitem(parse_pool.TASKS, "explode", explode)
+    listing = (FIXTURES / "listing-articles-ru-2025-04.html").read_bytes()
+    requests = [
+        (1, "listing", ("https://habr.com/ru/articles/", listing)),
+        (2, "explode", ("x",)),
+        (3, "no-such-task", ()),
+    ]
+    inbox = io.BytesIO(
+        b"".join(parse_pool.FRAME.pack(len(p)) + p for p in (pickle.dumps(r) for r in requests))
+    )
+    read_end, write_end = os.pipe()
+    received = bytearray()
+    reader = threading.Thread(target=lambda: received.extend(b"".join(iter_pipe(read_end))))
+    reader.start()
+    parse_pool.serve(inbox, write_end)  # returns at end of input
+    os.close(write_end)
+    reader.join(10)
+    answers = []
+    while received:
+        (size,) = parse_pool.FRAME.unpack_from(received)
+        answers.append(pickle.loads(received[4 : 4 + size]))
+        del received[: 4 + size]
+    assert [seq for seq, _, _ in answers] == [1, 2, 3]
+    assert answers[0][1] is True and len(answers[0][2].entries) == 20
+    assert (
+        answers[1][1] is False
+        and isinstance(answers[1][2], ParseError)
+        and "lxml said no" in str(answers[1][2])
+    )
+    assert answers[2][1] is False and isinstance(answers[2][2], KeyError)
+
+
+def iter_pipe(fd: int):  # type: ignore[no-untyped-def]
+    while chunk := os.read(fd, 1 << 16):
+        yield chunk
+    os.close(fd)
