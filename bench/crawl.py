@@ -442,10 +442,33 @@ def main(argv: list[str]) -> int:
                 tuned_runs.append(measure_bare(name, replica, work, tuned_shared, fetched))
             full, bare, tuned = median_run(b_runs), median_run(a_runs), median_run(tuned_runs)
 
+            # (c') wget over exactly the responses (b) recorded (no recursion): responses/s like for like.
+            for old in work.glob("wget-same.warc*"):
+                old.unlink()
+            log = work / "c-same.log"
+            wget_same = measure(
+                "(c') wget, (b)'s URLs",
+                [
+                    "wget",
+                    "--no-verbose",
+                    "--execute=robots=on",
+                    f"--warc-file={work / 'wget-same'}",
+                    f"--directory-prefix={work / 'wget-same-files'}",
+                    f"--input-file={work / 'urls.txt'}",
+                ],
+                log,
+                replica,
+                work,
+            )
+            check(wget_same, log)
+            same_fetched = warc_responses(sorted(work.glob("wget-same*.warc.gz")))
+            wget_same.responses = len(same_fetched)
+            wget_same.articles = article_pages(same_fetched)
+
         print()
         for runs in (a_runs, tuned_runs, b_runs):
             print(f"{runs[0].name}: " + ", ".join(f"{run.seconds:.2f} s" for run in runs) + " (median used)")
-        print_table([bare, tuned, full, wget])
+        print_table([bare, tuned, full, wget, wget_same])
         print(f"\n(b) {full.note}; fetched: {describe(fetched)}")
         print(
             f"(a) fetched {bare.responses} responses: the URL list of (b)'s WARC ({len(urls)} + robots.txt)"
@@ -461,6 +484,8 @@ def main(argv: list[str]) -> int:
             f"\nb/c responses/s = {full.rate / wget.rate:.2f}, article pages/s = "
             f"{(full.articles / full.seconds) / wget_article_rate:.2f}  (target >= 1)\n"
             f"b/a responses/s = {full.rate / bare.rate:.2f}  (target >= 0.75; same responses)\n"
+            f"b/c' responses/s = {full.rate / wget_same.rate:.2f}  (target >= 1; wget fetching exactly (b)'s "
+            "responses)\n"
             f"b/a' responses/s = {full.rate / tuned.rate:.2f}  (against a bare Scrapy given habrmirror's "
             "CONCURRENT_ITEMS too)"
         )
