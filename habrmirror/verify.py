@@ -8,29 +8,28 @@ the cross-checks need across files is kept as 64-bit keys (``habrmirror.reindex.
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import hashlib
 import json
 import zlib
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
 
 from habrmirror.archive.cdxj import cdxj_path
 from habrmirror.archive.layout import ArchiveDir
-from habrmirror.archive.reader import (
-    OPEN_SUFFIX,
-    GzipDamage,
-    GzipMember,
-    RecordMismatch,
-    read_record,
-    scan_gzip_members,
+from habrmirror.archive.reader import OPEN_SUFFIX, GzipDamage, RecordMismatch, read_record
+from habrmirror.archive.strict import (
+    ParsedRecord,
+    dechunk,
+    digest_matches,
+    http_split,
+    http_status_and_headers,
+    iter_members_resyncing,
+    parse_record,
 )
 from habrmirror.archive.warc import DECHUNKED_HEADER, WARC_SUFFIX
 from habrmirror.index import shard_name
@@ -39,9 +38,6 @@ from habrmirror.reindex import MAX_REDIRECTS, url_key
 from habrmirror.schema import validation_errors
 
 __all__ = ["Problem", "VerifyReport", "verify_archive"]
-
-_CHUNK = 1 << 16
-_GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
 @dataclass(frozen=True)
@@ -146,159 +142,6 @@ def _writer_active(archive: ArchiveDir) -> bool:
     return False
 
 
-# --- gzip members ------------------------------------------------------------------------------------
-
-
-def _iter_members(handle: BinaryIO) -> Iterator[GzipMember | GzipDamage]:
-    """Every gzip member of a file, streamed; a damaged member is reported and the scan resumes at the next
-    offset where a whole member holding a WARC record starts (so one flipped byte costs one record)."""
-    start = 0
-    while True:
-        for item in scan_gzip_members(handle, start):
-            if isinstance(item, GzipMember):
-                yield item
-                continue
-            resume = _resync(handle, item.offset + 1)
-            if resume is not None:
-                item.message += f"; {resume - item.offset} bytes skipped, reading on at offset {resume}"
-            yield item
-            if resume is None:
-                return
-            start = resume
-            break
-        else:
-            return
-
-
-def _resync(handle: BinaryIO, start: int) -> int | None:
-    """The first offset from ``start`` where a complete gzip member holding a WARC record begins."""
-    position = start
-    while True:
-        handle.seek(position)
-        window = handle.read(_CHUNK + len(_GZIP_MAGIC))
-        if len(window) < len(_GZIP_MAGIC):
-            return None
-        found = window.find(_GZIP_MAGIC)
-        if found < 0:
-            position += _CHUNK
-            continue
-        candidate = position + found
-        if _whole_warc_member_at(handle, candidate):
-            return candidate
-        position = candidate + 1
-
-
-def _whole_warc_member_at(handle: BinaryIO, offset: int) -> bool:
-    handle.seek(offset)
-    decompressor = zlib.decompressobj(wbits=31)
-    head = b""
-    while not decompressor.eof:
-        chunk = handle.read(_CHUNK)
-        if not chunk:
-            return False
-        try:
-            data = decompressor.decompress(chunk)
-        except zlib.error:
-            return False
-        if len(head) < 8:
-            head += data[:8]
-    return head.startswith(b"WARC/")
-
-
-# --- WARC records ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Record:
-    headers: dict[str, str]  # lower-case names
-    block: bytes
-
-    def get(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-def _parse_record(data: bytes) -> _Record | str:
-    """One whole WARC record from one gzip member's bytes, or why it is not one."""
-    head_end = data.find(b"\r\n\r\n")
-    if head_end < 0:
-        return "no end of WARC headers"
-    lines = data[:head_end].split(b"\r\n")
-    if not lines[0].startswith(b"WARC/"):
-        return f"does not start with a WARC version line ({lines[0][:20]!r})"
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            return f"malformed WARC header line {line[:60]!r}"
-        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
-    try:
-        length = int(headers["content-length"])
-    except (KeyError, ValueError):
-        return "no valid Content-Length"
-    block = data[head_end + 4 : head_end + 4 + length]
-    if len(block) != length:
-        return f"block is {len(block)} bytes, Content-Length says {length}"
-    rest = data[head_end + 4 + length :]
-    if rest != b"\r\n\r\n":
-        return f"{len(rest)} bytes after the block instead of the closing CRLF CRLF"
-    for required in ("warc-type", "warc-record-id", "warc-date"):
-        if required not in headers:
-            return f"no {required} header"
-    return _Record(headers, block)
-
-
-def _digest_matches(expected: str, data: bytes) -> bool | None:
-    """Compare a ``algo:value`` digest (base32 or hex) with ``data``; None when the algorithm is unknown."""
-    algorithm, _, value = expected.partition(":")
-    try:
-        digest = hashlib.new(algorithm.strip().lower().replace("-", ""), data).digest()
-    except ValueError:
-        return None
-    value = value.strip()
-    return value.upper() == base64.b32encode(digest).decode("ascii") or value.lower() == digest.hex()
-
-
-def _http_split(block: bytes) -> tuple[bytes, bytes] | None:
-    """(HTTP head, payload) of an ``application/http`` block."""
-    end = block.find(b"\r\n\r\n")
-    if end < 0:
-        return None
-    return block[: end + 4], block[end + 4 :]
-
-
-def _http_status_and_headers(head: bytes) -> tuple[int | None, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    status: int | None = None
-    parts = lines[0].split(" ", 2)
-    if len(parts) >= 2 and parts[1].isdigit():
-        status = int(parts[1])
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return status, headers
-
-
-def _dechunk(data: bytes) -> bytes | None:
-    """Remove chunked transfer-coding; None when ``data`` is not valid chunked encoding."""
-    out = bytearray()
-    position = 0
-    while True:
-        line_end = data.find(b"\r\n", position)
-        if line_end < 0:
-            return None
-        try:
-            size = int(data[position:line_end].split(b";")[0].strip(), 16)
-        except ValueError:
-            return None
-        position = line_end + 2
-        if size == 0:
-            return bytes(out)
-        out += data[position : position + size]
-        position += size + 2
-
-
 class _WarcChecker:
     """Per-record checks while streaming, plus the cross-file state the index checks use afterwards."""
 
@@ -325,34 +168,34 @@ class _WarcChecker:
         name = _relative(self.archive, path)
         self.report.files += 1
         with open(path, "rb") as handle:
-            for item in _iter_members(handle):
+            for item in iter_members_resyncing(handle):
                 if isinstance(item, GzipDamage):
                     self.problem(item.kind, name, item.offset, item.message)
                     continue
-                parsed = _parse_record(item.data)
+                parsed = parse_record(item.data)
                 if isinstance(parsed, str):
                     self.problem("record", name, item.offset, parsed)
                     continue
                 self.report.records += 1
                 self.check_record(name, item.offset, parsed)
 
-    def check_record(self, name: str, offset: int, record: _Record) -> None:
+    def check_record(self, name: str, offset: int, record: ParsedRecord) -> None:
         rec_type = record.get("WARC-Type") or ""
         record_id = record.get("WARC-Record-ID") or ""
         block_digest = record.get("WARC-Block-Digest")
-        if block_digest and _digest_matches(block_digest, record.block) is False:
+        if block_digest and digest_matches(block_digest, record.block) is False:
             self.problem("block-digest", name, offset, f"{rec_type} {record_id}: WARC-Block-Digest mismatch")
         is_http = "application/http" in (record.get("Content-Type") or "").lower()
         status: int | None = None
         http_headers: dict[str, str] = {}
         payload = record.block
         if is_http:
-            split = _http_split(record.block)
+            split = http_split(record.block)
             if split is None:
                 self.problem("record", name, offset, f"{rec_type} {record_id}: no end of HTTP headers")
                 return
             head, payload = split
-            status, http_headers = _http_status_and_headers(head)
+            status, http_headers = http_status_and_headers(head)
         payload_digest = record.get("WARC-Payload-Digest") or ""
         if (
             payload_digest
@@ -381,19 +224,19 @@ class _WarcChecker:
             self._pair_request(name, offset, record_id, date, record.get("WARC-Concurrent-To"))
 
     def _payload_ok(
-        self, expected: str, payload: bytes, record: _Record, http_headers: dict[str, str]
+        self, expected: str, payload: bytes, record: ParsedRecord, http_headers: dict[str, str]
     ) -> bool:
-        if _digest_matches(expected, payload) is not False:
+        if digest_matches(expected, payload) is not False:
             return True
         # Tools other than ours may store a chunked body as sent; the payload digest covers the entity then.
         chunked = "chunked" in http_headers.get("transfer-encoding", "").lower()
         if chunked and not record.get(DECHUNKED_HEADER):
-            entity = _dechunk(payload)
-            return entity is not None and _digest_matches(expected, entity) is not False
+            entity = dechunk(payload)
+            return entity is not None and digest_matches(expected, entity) is not False
         return False
 
     def _note_revisit(
-        self, name: str, offset: int, record: _Record, record_id: str, url: str, status: int | None
+        self, name: str, offset: int, record: ParsedRecord, record_id: str, url: str, status: int | None
     ) -> None:
         refers_to = record.get("WARC-Refers-To")
         if not refers_to:
