@@ -110,6 +110,10 @@ class IndexStore:
         self._pending = 0
 
     def get(self, article_id: int) -> dict[str, Any] | None:
+        """The row of ``article_id``; ids without a row are answered from the id bitmap, without a file scan
+        (a backfill meets many 404s, and each asks whether a row exists to mark gone)."""
+        if article_id not in self.ids:
+            return None
         name = shard_name(article_id)
         line = self._changed.get(name, {}).get(article_id)
         if line is None:
