@@ -199,3 +199,21 @@ def iter_pipe(fd: int):  # type: ignore[no-untyped-def]
     while chunk := os.read(fd, 1 << 16):
         yield chunk
     os.close(fd)
+
+
+def test_two_workers_share_the_pages() -> None:
+    url = "https://habr.com/ru/articles/724768/"
+    body = (FIXTURES / "article-tm-724768-browsersaved-2023.html").read_bytes()
+    pool = ParsePool(workers=2)
+
+    async def scenario() -> tuple[list, list[int]]:
+        results = await asyncio.gather(*(pool.parse(url, body, WHEN) for _ in range(8)))
+        return results, pool.pids()
+
+    try:
+        results, pids = asyncio.run(scenario())
+    finally:
+        pool.close()
+    assert len(set(pids)) == 2
+    assert results == [parse_article(url, body, WHEN)] * 8
+    assert not any(running(pid) for pid in pids), "close() left a worker running"
