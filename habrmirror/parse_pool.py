@@ -81,7 +81,11 @@ def serve(inbox: BinaryIO, outbox: int) -> None:
         header = inbox.read(FRAME.size)
         if len(header) < FRAME.size:
             return  # the pool closed the pipe, or the crawl process is gone
-        seq, task, args = pickle.loads(inbox.read(FRAME.unpack(header)[0]))
+        (size,) = FRAME.unpack(header)
+        request = inbox.read(size)
+        if len(request) < size:
+            return  # cut off mid-request: the crawl process died while writing it
+        seq, task, args = pickle.loads(request)
         try:
             answer: tuple[int, bool, Any] = (seq, True, TASKS[task](*args))
         except Exception as error:  # the page's typed error, or a parser bug: the crawl decides what it means

@@ -20,6 +20,7 @@ from cdxj_indexer.main import write_cdx_index
 from warcio.timeutils import iso_date_to_timestamp
 
 from habrmirror.archive.layout import write_atomic
+from habrmirror.archive.warc import HttpExchange, WrittenExchange, warc_date
 
 _MIME_END = re.compile(r"[;\s]")  # cdxj-indexer's RE_SPACE: the media type ends at a parameter or a space
 
@@ -64,7 +65,24 @@ class CdxjLines:
     def __init__(self) -> None:
         self._lines: dict[str, list[str]] = {}
 
-    def add(self, warc_name: str, line: str) -> None:
+    def add_exchange(self, exchange: HttpExchange, written: WrittenExchange) -> None:
+        """The line of the response (or revisit) record :meth:`WarcWriter.write_exchange` just wrote."""
+        pointer = written.response
+        warc_name = pointer.filename.rsplit("/", 1)[-1]
+        content_type = next(
+            (value for name, value in exchange.response_headers if name.lower() == "content-type"), None
+        )
+        line = cdxj_line(
+            exchange.url,
+            warc_date(exchange.fetched_at),  # the record's WARC-Date
+            exchange.status,
+            content_type,
+            written.revisit_of is not None,
+            written.payload_digest,
+            pointer.offset,
+            pointer.length,
+            warc_name,
+        )
         self._lines.setdefault(warc_name, []).append(line)
 
     def write(self, warc_path: Path, cdxj_dir: Path) -> Path:

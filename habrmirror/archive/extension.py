@@ -19,11 +19,11 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from habrmirror.archive.cdxj import CdxjLines, cdxj_line
+from habrmirror.archive.cdxj import CdxjLines
 from habrmirror.archive.digests import DigestIndex
 from habrmirror.archive.download_handler import WIRE_META_KEY
 from habrmirror.archive.layout import utc_now
-from habrmirror.archive.warc import HttpExchange, WarcWriter, warc_date
+from habrmirror.archive.warc import HttpExchange, WarcWriter
 from habrmirror.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
@@ -129,25 +129,7 @@ class WarcRecorder:
         request.meta[WARC_META_KEY] = written
         request.meta[FETCHED_AT_META] = fetched_at
         if self.cdxj_lines is not None:
-            pointer = written.response
-            warc_name = pointer.filename.rsplit("/", 1)[-1]
-            content_type = next(
-                (value for name, value in exchange.response_headers if name.lower() == "content-type"), None
-            )
-            self.cdxj_lines.add(
-                warc_name,
-                cdxj_line(
-                    exchange.url,
-                    warc_date(fetched_at),
-                    exchange.status,
-                    content_type,
-                    written.revisit_of is not None,
-                    written.payload_digest,
-                    pointer.offset,
-                    pointer.length,
-                    warc_name,
-                ),
-            )
+            self.cdxj_lines.add_exchange(exchange, written)
         self.session.stats_inc("warc/records")
 
     def close(self) -> None:
