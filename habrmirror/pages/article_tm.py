@@ -20,7 +20,7 @@ import json
 import re
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml.html import HtmlElement
 
@@ -279,20 +279,33 @@ class TmDomPage(ArticlePage):
         return match.group(1) if match else None
 
 
-class TmSsrPage(TmDomPage):
-    """Raw SSR page with ``window.__INITIAL_STATE__`` (2021+): state first, DOM for the rest."""
+class _TmStatePage(TmDomPage):
+    """A tm page whose ``__INITIAL_STATE__`` holds the article (not registered itself: its eras are)."""
 
-    name = "tm-ssr"
-    version = 1
+    body_key: ClassVar[str]  # the state field holding the body HTML, which tells the state's schema
 
     @classmethod
     def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
         article = state_article(state)
-        return article is not None and "textHtml" in article
+        return article is not None and cls.body_key in article
 
     @cached_property
     def state(self) -> dict[str, Any]:
         return state_article(self.page_state) or {}
+
+    def language(self) -> str | None:
+        return self.state.get("lang") or super().language()
+
+    def author(self) -> str | None:
+        return (self.state.get("author") or {}).get("alias") or super().author()
+
+
+class TmSsrPage(_TmStatePage):
+    """Raw SSR page with ``window.__INITIAL_STATE__`` (2021+): state first, DOM for the rest."""
+
+    name = "tm-ssr"
+    version = 1
+    body_key = "textHtml"
 
     def body_element(self) -> HtmlElement | None:
         element = super().body_element()
@@ -316,14 +329,8 @@ class TmSsrPage(TmDomPage):
         title = self.state.get("titleHtml")
         return clean_text(html.unescape(re.sub(r"<[^>]+>", "", title))) if title else super().title()
 
-    def language(self) -> str | None:
-        return self.state.get("lang") or super().language()
-
     def published(self) -> datetime | None:
         return parse_iso(self.state.get("timePublished")) or super().published()
-
-    def author(self) -> str | None:
-        return (self.state.get("author") or {}).get("alias") or super().author()
 
     def author_name(self) -> str | None:
         return (self.state.get("author") or {}).get("fullname") or super().author_name()
@@ -448,21 +455,13 @@ class TmAmpPage(TmDomPage):
         return {}  # counters come from /amp/api/post-info/ID at view time, not in the page
 
 
-class TmMobile2019Page(TmDomPage):
+class TmMobile2019Page(_TmStatePage):
     """m.habr.com Vue SSR, 2019 (habr-version 2.x): early tm markup plus the old-schema state."""
 
     name = "tm-mobile-2019"
     version = 1
     valid_until = date(2021, 1, 1)
-
-    @classmethod
-    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
-        article = state_article(state)
-        return article is not None and "contentHTML" in article
-
-    @cached_property
-    def state(self) -> dict[str, Any]:
-        return state_article(self.page_state) or {}
+    body_key = "contentHTML"
 
     @cached_property
     def root(self) -> HtmlElement | None:
@@ -493,14 +492,8 @@ class TmMobile2019Page(TmDomPage):
             self.first(self.root, f".//*[{_has('tm-article-title__text')}]")
         )
 
-    def language(self) -> str | None:
-        return self.state.get("lang") or super().language()
-
     def published(self) -> datetime | None:
         return parse_iso(self.state.get("date")) or super().published()
-
-    def author(self) -> str | None:
-        return (self.state.get("author") or {}).get("alias") or super().author()
 
     def author_name(self) -> str | None:
         return (self.state.get("author") or {}).get("title") or super().author_name()
