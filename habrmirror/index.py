@@ -88,10 +88,8 @@ class ArchivedIds:
             return cls(bytearray(path.read_bytes()))
         ids = cls()
         for shard in sorted(index_dir.glob("*.jsonl")):
-            with shard.open("rb") as handle:
-                for line in handle:
-                    if line.strip():
-                        ids.add(line_id(line))
+            for article_id, _ in shard_lines(shard):
+                ids.add(article_id)
         return ids
 
 
@@ -156,34 +154,33 @@ class IndexStore:
         return written
 
 
-def find_line(path: Path, article_id: int) -> bytes | None:
-    """The line of ``article_id`` in a shard file (a scan: the id prefix is read, not the JSON)."""
+def shard_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(id, line)`` of every row of a shard file, streamed (the id prefix is read, not the JSON); none when
+    the shard does not exist."""
     if not path.exists():
-        return None
+        return
     with path.open("rb") as handle:
         for line in handle:
             line = line.rstrip(b"\n")
-            if line and line_id(line) == article_id:
-                return line
-    return None
+            if line:
+                yield line_id(line), line
+
+
+def find_line(path: Path, article_id: int) -> bytes | None:
+    """The line of ``article_id`` in a shard file (a scan)."""
+    return next((line for found, line in shard_lines(path) if found == article_id), None)
 
 
 def merged_lines(path: Path, changed: dict[int, bytes]) -> Iterator[bytes]:
     """The shard's lines with ``changed`` rows replacing or joining them, in id order, streamed from disk."""
     pending = sorted(changed)
     position = 0
-    if path.exists():
-        with path.open("rb") as handle:
-            for line in handle:
-                line = line.rstrip(b"\n")
-                if not line:
-                    continue
-                article_id = line_id(line)
-                while position < len(pending) and pending[position] < article_id:
-                    yield changed[pending[position]] + b"\n"
-                    position += 1
-                if position < len(pending) and pending[position] == article_id:
-                    continue  # replaced: the changed row is written when the merge passes its id
-                yield line + b"\n"
+    for article_id, line in shard_lines(path):
+        while position < len(pending) and pending[position] < article_id:
+            yield changed[pending[position]] + b"\n"
+            position += 1
+        if position < len(pending) and pending[position] == article_id:
+            continue  # replaced: the changed row is written when the merge passes its id
+        yield line + b"\n"
     for article_id in pending[position:]:
         yield changed[article_id] + b"\n"
