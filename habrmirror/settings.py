@@ -17,7 +17,7 @@ HABR_ARCHIVE_DIR = "archives/"  # archive directory: warc/, index/, captures/, s
 HABR_WARC_MAX_SIZE = 1_000_000_000  # rotate the WARC file when it would pass this many bytes
 HABR_WARC_GZIP_LEVEL = 6  # gzip level per record; warcio's default 9 doubles crawl time for ~1% smaller files
 HABR_WARC_DEDUP = True  # write revisit records for payloads already archived (identical-payload-digest)
-HABR_CDXJ = True  # write indexes/<warc>.cdxj for every finished WARC (cdxj-indexer)
+HABR_CDXJ = True  # write indexes/<warc>.cdxj for every finished WARC (the format cdxj-indexer writes)
 HABR_LOCK_WAIT = 0  # seconds to wait for another writer's lock before giving up (archive uses 60)
 HABR_CONTACT = "https://github.com/habrmirror/habrmirror"  # contact URL or e-mail put into the User-Agent
 HABR_PARSE_WORKERS = 1  # processes that parse article pages beside the crawl (0 = parse in the crawl process)

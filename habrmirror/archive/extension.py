@@ -87,8 +87,7 @@ class WarcRecorder:
         self, session: ArchiveSession, max_size: int, gzip_level: int, dedup: bool, cdxj: bool, spider: str
     ) -> None:
         self.session = session
-        self.cdxj = cdxj
-        self.cdxj_lines = CdxjLines() if cdxj else None
+        self.cdxj_lines = CdxjLines() if cdxj else None  # None: no CDXJ (HABR_CDXJ off)
         root = session.archive.root
         self.digests = DigestIndex(root) if dedup else None
         for path in session.repaired_warcs:
@@ -141,9 +140,8 @@ class WarcRecorder:
     def _finished(self, path: Path) -> None:
         """A WARC file was closed: list it in the run summary and index it for replay tools."""
         self.session.warc_files.append(str(path.relative_to(self.session.archive.root)))
-        if self.cdxj:
+        if self.cdxj_lines is not None:
             try:
-                assert self.cdxj_lines is not None
                 self.cdxj_lines.write(path, self.session.archive.cdxj_dir)
             except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
                 logger.error("could not write the CDXJ index of %s: %s", path, error)
