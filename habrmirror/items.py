@@ -131,13 +131,3 @@ def article_record(article: Article) -> dict[str, Any]:
     record["links"] = [{"url": link.url, "text": link.text} for link in article.links]
     record["warc"] = asdict(article.warc) if article.warc is not None else None
     return record
-
-
-def article_from_record(record: dict[str, Any]) -> Article:
-    """Rebuild an :class:`Article` from an index line (inverse of :func:`article_record`)."""
-    data = dict(record)
-    data["images"] = [Image(**image) for image in data.get("images") or []]
-    data["links"] = [Link(**link) for link in data.get("links") or []]
-    if data.get("warc"):
-        data["warc"] = WarcPointer(**data["warc"])
-    return Article(**data)

@@ -1,6 +1,6 @@
 """Habr URL rules, pure functions: article id from any URL form Habr has used, canonical URLs, listing pages.
 
-Used by the CLI (``archive 454184``), the spiders (requests), the page objects (``url`` fallback) and the replica.
+Used by the CLI (``archive 454184``), the spiders (requests), the page objects (``url`` fallback) and reindex.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 DEFAULT_ORIGIN = "https://habr.com"
-LANGUAGES = ("ru", "en")
 
 # Every path shape an article has had on habr.com / m.habr.com / habrahabr.ru (with optional /ru|/en prefix):
 #   /post/ID/  /p/ID/  /ru/post/ID/  /ru/articles/ID/  /ru/news/ID/  /ru/news/t/ID/  /ru/blog/ID/
@@ -117,8 +116,3 @@ def _ALREADY_ABSOLUTE(href: str) -> bool:  # noqa: N802 - reads as the condition
         and "\n" not in href
         and "\r" not in href
     )
-
-
-def same_site(url: str, origin: str) -> bool:
-    """True when ``url`` is on the origin's host (and port)."""
-    return urlsplit(url).netloc == urlsplit(normalize_origin(origin)).netloc

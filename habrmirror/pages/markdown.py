@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-from habrmirror.pages.text import HTML_PARSER
 from habrmirror.urls import absolute
 
 BLOCK_TAGS = frozenset(
@@ -466,21 +464,8 @@ def to_text(element: HtmlElement, base_url: str = "") -> str:
     return BodyRenderer(base_url, plain=True).render(element)
 
 
-def fragment_markdown(html_text: str, base_url: str) -> str:
-    """Markdown of an HTML fragment string (e.g. a lead from page state)."""
-    from lxml import html as lxml_html
-
-    root = lxml_html.fragment_fromstring(html_text, create_parent="div", parser=HTML_PARSER)
-    return to_markdown(root, base_url)
-
-
 def inner_html(element: HtmlElement) -> str:
     """The element's children serialised as HTML (what the page shows inside the body container)."""
     parts = [element.text or ""]
     parts.extend(etree.tostring(child, encoding="unicode", method="html") for child in element)
     return "".join(parts).strip()
-
-
-def host(url: str) -> str:
-    """Host part of a URL (used to tell Habr links from others)."""
-    return urlsplit(url).netloc

@@ -65,12 +65,6 @@ def parse_document(text: str) -> lxml_html.HtmlElement:
     return lxml_html.document_fromstring(text, parser=HTML_PARSER)
 
 
-def has_class(element: lxml_html.HtmlElement, name: str) -> bool:
-    """True when ``name`` is one of the element's classes (exact token, not a substring)."""
-    classes = element.get("class")
-    return bool(classes) and name in classes.split()
-
-
 def class_xpath(name: str) -> str:
     """XPath predicate body for "has the exact class token ``name``" (``contains(@class, x)`` alone would match
     ``x-y`` too). The plain substring test runs first and rules most elements out: building the normalised class

@@ -162,7 +162,7 @@ class ArticlesSpider(HabrSpider):
                 if archived:
                     self.session.stats_inc("articles_refreshed")
                 yield self.article_request(
-                    entry.url, entry.id, article_priority(page_number), habr_refresh=archived
+                    entry.url, entry.id, article_priority(page_number)
                 )
         if passed:
             walk.reached_stop = True
