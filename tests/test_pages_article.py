@@ -23,7 +23,8 @@ from habrmirror.pages import (
     detect_article_layout,
     parse_article,
 )
-from habrmirror.pages.article_tm import TmDomPage, initial_state
+from habrmirror.pages.article_tm import TmDomPage
+from habrmirror.pages.state import page_state
 from habrmirror.pages.text import decode_body, parse_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "habr"
@@ -231,7 +232,7 @@ def test_568382_state_and_dom_agree() -> None:
 
 def test_state_is_found_in_568382() -> None:
     doc = parse_document(decode_body((FIXTURES / "article-tm-568382-2021.html").read_bytes()))
-    state = initial_state(doc)
+    state = page_state(doc)
     assert state is not None and "568382" in state["articlesList"]["articlesList"]
 
 

@@ -33,9 +33,10 @@ from habrmirror.items import Article
 from habrmirror.pages.article_base import ArticlePage
 from habrmirror.pages.article_legacy import LegacyPage
 from habrmirror.pages.article_mirror import MirrorPage
-from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmSsrPage, initial_state
+from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmSsrPage
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, PageError, ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing  # the listing page objects (another module)
+from habrmirror.pages.state import has_page_state, page_state
 from habrmirror.pages.text import decode_body, parse_document
 
 __all__ = [
@@ -84,7 +85,7 @@ def _load(body: bytes | str | HtmlElement) -> tuple[HtmlElement, str, dict[str, 
     else:
         text = decode_body(body)
         doc = parse_document(text)
-    state = initial_state(doc) if "__INITIAL_STATE__" in text else None
+    state = page_state(doc) if has_page_state(text) else None
     return doc, text, state
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from datetime import date, datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -29,11 +28,9 @@ from habrmirror.pages.markdown import (
     is_local_copy,
     link_target,
 )
-from habrmirror.pages.text import HTML_PARSER, clean_text, iso_utc, parse_iso
+from habrmirror.pages.text import HTML_PARSER, clean_text, first_match, iso_utc, parse_iso, unique
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url
 
-# /ru/hub/python/ (2006-2023) and /ru/hubs/python/ (2023+); company blogs (/company/x/) are not hubs.
-_HUB_HREF_RE = re.compile(r"/hubs?/([^/?#]+)/?(?:[?#].*)?$")
 # Label variants (class modifiers / visible texts) -> the label keys the kek API and the dataset use.
 LABEL_TEXTS = {
     "перевод": "translation",
@@ -56,31 +53,6 @@ LABEL_TEXTS = {
     "интервью": "interview",
     "interview": "interview",
 }
-
-
-def hub_alias(href: str | None) -> str | None:
-    """``https://habr.com/ru/hubs/read/`` -> ``read``; None for anything that is not a hub page."""
-    if not href:
-        return None
-    match = _HUB_HREF_RE.search(urlsplit(href).path + ("/" if not href.endswith("/") else ""))
-    return unquote(match.group(1)) if match else None
-
-
-def unique(values: Iterable[str | None]) -> list[str]:
-    """Order-preserving de-duplication, empty values dropped (hubs appear above and below the body on tm pages)."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for value in values:
-        if value and value not in seen:
-            seen.add(value)
-            out.append(value)
-    return out
-
-
-@lru_cache(maxsize=512)
-def _compiled(xpath: str) -> etree.XPath:
-    """XPath expressions compiled once per process (``element.xpath(str)`` compiles on every call)."""
-    return etree.XPath(xpath)
 
 
 class ArticlePage:
@@ -334,14 +306,8 @@ class ArticlePage:
     # -- helpers for subclasses ---------------------------------------------------------------------------------
     @staticmethod
     def first(context: HtmlElement | None, *xpaths: str) -> HtmlElement | None:
-        """First match of the first XPath that matches (never ``a or b`` on elements: their truth is len())."""
-        if context is None:
-            return None
-        for xpath in xpaths:
-            found = _compiled(xpath)(context)
-            if found:
-                return found[0]
-        return None
+        """First match of the first XPath that matches (:func:`habrmirror.pages.text.first_match`)."""
+        return first_match(context, *xpaths)
 
     @staticmethod
     def first_with_class(

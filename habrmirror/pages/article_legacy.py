@@ -14,15 +14,17 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
+from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
 from habrmirror.pages.text import (
     class_xpath,
     clean_text,
     exact_int,
+    hub_alias,
     parse_human_date,
     parse_iso,
     parse_votes_title,
     put_exact,
+    unique,
 )
 
 

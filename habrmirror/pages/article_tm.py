@@ -16,7 +16,6 @@ Place in the flow: ``habrmirror.pages.parse_article`` picks one of these after d
 from __future__ import annotations
 
 import html
-import json
 import re
 from datetime import date, datetime
 from functools import cached_property
@@ -24,19 +23,20 @@ from typing import Any, ClassVar
 
 from lxml.html import HtmlElement
 
-from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage, hub_alias, unique
+from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
 from habrmirror.pages.text import (
     HTML_PARSER,
     class_xpath,
     clean_text,
     exact_int,
+    hub_alias,
     parse_iso,
     parse_minutes,
     parse_votes_title,
     put_exact,
+    unique,
 )
 
-_STATE_MARKER = "window.__INITIAL_STATE__"
 _COMPLEXITY_RE = re.compile(r"tm-article-complexity_complexity-(\w+)")
 _LABEL_VARIANT_RE = re.compile(r"tm-publication-label_variant-([\w-]+)")
 
@@ -56,20 +56,6 @@ def _unescape(escaped: str) -> str:
         "<pre>" + escaped.replace("\r", "\ue000") + "</pre>", parser=HTML_PARSER
     )
     return (node.text or "").replace("\ue000", "\r")
-
-
-def initial_state(doc: HtmlElement) -> dict[str, Any] | None:
-    """``window.__INITIAL_STATE__={...};(function(){...})()`` decoded (raw_decode stops at the object's end)."""
-    for script in doc.iter("script"):
-        text = script.text
-        if text and _STATE_MARKER in text[:200]:
-            start = text.find("{", text.find(_STATE_MARKER))
-            try:
-                state, _ = json.JSONDecoder().raw_decode(text, start)
-            except ValueError:
-                return None
-            return state if isinstance(state, dict) else None
-    return None
 
 
 def state_article(state: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -8,18 +8,29 @@ variant) and ``legacy`` (server-rendered ``post_preview`` snippets, 2015-2021).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
 
 from habrmirror.pages.errors import ParseError
-from habrmirror.pages.text import HTML_PARSER, class_xpath
+from habrmirror.pages.state import page_state
+from habrmirror.pages.text import (
+    HTML_PARSER,
+    class_xpath,
+    clean_text,
+    decode_body,
+    first_match,
+    hub_alias,
+    parse_document,
+    parse_human_date,
+    parse_iso,
+    unique,
+)
 from habrmirror.urls import NotAnArticleUrl, absolute, article_id
 
 __all__ = ["ListingEntry", "ListingPage", "parse_listing"]
@@ -111,20 +122,10 @@ _LEGACY_LIST = lxml.etree.XPath(
 # Article pages (all eras, also m.habr.com 2019) say og:type "article"; listings say "website".
 _OG_ARTICLE = lxml.etree.XPath("boolean(//meta[@property='og:type'][@content='article'])")
 _HEAD_NEXT = lxml.etree.XPath("//link[@rel='next'][@href]/@href")
-# SSR state: window.__INITIAL_STATE__ (Vuex, 2019-2025), window.__PINIA_STATE__ (Pinia, 2025+; same
-# articlesList shape). Browser-saved pages have neither.
-_STATE_SCRIPT = lxml.etree.XPath(
-    "//script[contains(., '__INITIAL_STATE__') or contains(., '__PINIA_STATE__')]/text()"
-)
-
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_WHITESPACE = re.compile(r"\s+")
 _USER_LOGIN = re.compile(r"/users/([^/?#]+)")
-_HUB_ALIAS = re.compile(r"/hubs?/([^/?#]+)")
 _TRAILING_ID = re.compile(r"/(\d+)/?$")
 _PAGE_NUMBER = re.compile(r"/page(\d+)/?(?:[?#]|$)")
 _TYPE_LABEL = re.compile(r"publication-type-label_type-([a-z]+)")
-_STATE_START = re.compile(r"__(?:INITIAL|PINIA)_STATE__\s*=\s*")
 _NEWS_LABELS = {"новость", "news"}
 # Habr's own postType values, mapped to the names this module uses.
 _STATE_TYPES = {
@@ -142,10 +143,8 @@ def parse_listing(url: str, body: bytes | str, fetched_at: datetime | None = Non
     ``fetched_at`` (the WARC-Date) only resolves the legacy era's relative dates ("сегодня в 08:48",
     "вчера в 12:29"); without it those entries get ``published_at=None``. tm pages carry absolute times.
     """
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
     try:
-        doc = lxml.html.document_fromstring(text, parser=HTML_PARSER)
+        doc = parse_document(decode_body(body))  # a declared <meta charset> is honoured, else UTF-8
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ParseError(f"{url}: not an HTML page ({exc})") from exc
 
@@ -158,7 +157,7 @@ def parse_listing(url: str, body: bytes | str, fetched_at: datetime | None = Non
     if _OG_ARTICLE(doc):
         raise ParseError(f"{url}: an article page (og:type article), not a listing")
     # No snippet markup we know: a tm listing whose SSR state still lists the articles.
-    state = _initial_state(doc)
+    state = page_state(doc)
     page = _parse_tm_state(url, doc, state) if state else None
     if page is not None:
         return page
@@ -172,9 +171,9 @@ def parse_listing(url: str, body: bytes | str, fetched_at: datetime | None = Non
 
 def _parse_tm(url: str, doc: lxml.html.HtmlElement, nodes: list) -> ListingPage:
     """tm era: the snippets' markup first; the SSR state (raw pages only) adds post types and page count."""
-    state = _initial_state(doc)
+    state = page_state(doc)
     state_items = _state_articles(state)
-    entries = _unique(_tm_entry(url, node, state_items) for node in nodes)
+    entries = _unique_entries(_tm_entry(url, node, state_items) for node in nodes)
     if not entries:
         raise ParseError(f"{url}: tm listing with {len(nodes)} snippets but no readable entry")
     return _tm_page(url, doc, state, entries)
@@ -196,7 +195,7 @@ def _tm_entry(
     page_url: str, node: lxml.html.HtmlElement, state_items: dict[str, dict]
 ) -> ListingEntry | None:
     """One tm snippet; None when it has no article link or no id (``article@id``, else from the link)."""
-    link = _first(node, _TM_LINKS)
+    link = first_match(node, *_TM_LINKS)
     href = absolute(page_url, link.get("href")) if link is not None else None
     raw_id = (node.get("id") or "").strip()
     entry_id = int(raw_id) if raw_id.isdigit() else _id_from_url(href)
@@ -209,7 +208,7 @@ def _tm_entry(
     authors = _TM_AUTHOR(node)
     author = _login(authors[0]) if authors else None
     times = _TM_TIME(node)
-    published_at = _parse_iso(times[0].get("datetime")) if times else None
+    published_at = parse_iso(times[0].get("datetime")) if times else None
     hubs, hub_aliases = _hubs(_TM_HUBS(node))
     return ListingEntry(
         id=entry_id,
@@ -273,8 +272,8 @@ def _parse_tm_state(url: str, doc: lxml.html.HtmlElement, state: dict) -> Listin
                     url=f"{origin}/{language}/{section}/{raw_id}/",
                     title=_html_text(item.get("titleHtml") or ""),
                     author=author.get("alias") or None,
-                    published_at=_parse_iso(item.get("timePublished")),
-                    hubs=[_clean(str(hub.get("title") or "")) for hub in hubs],
+                    published_at=parse_iso(item.get("timePublished")),
+                    hubs=[clean_text(str(hub.get("title") or "")) for hub in hubs],
                     type=kind,
                     hub_aliases=[
                         str(hub["alias"])
@@ -283,25 +282,10 @@ def _parse_tm_state(url: str, doc: lxml.html.HtmlElement, state: dict) -> Listin
                     ],
                 )
             )
-    entries = _unique(entries)
+    entries = _unique_entries(entries)
     if not entries:
         return None
     return _tm_page(url, doc, state, entries)
-
-
-def _initial_state(doc: lxml.html.HtmlElement) -> dict | None:
-    """``window.__INITIAL_STATE__={...};`` or ``__PINIA_STATE__`` of raw SSR pages; None if absent."""
-    for script in _STATE_SCRIPT(doc):
-        match = _STATE_START.search(script)
-        if not match:
-            continue
-        try:
-            state, _ = json.JSONDecoder().raw_decode(script, match.end())
-        except ValueError:
-            continue
-        if isinstance(state, dict):
-            return state
-    return None
 
 
 def _state_articles(state: dict | None) -> dict[str, dict]:
@@ -340,7 +324,7 @@ def _parse_legacy(
     url: str, doc: lxml.html.HtmlElement, nodes: list, fetched_at: datetime | None
 ) -> ListingPage:
     """Legacy era: all data comes from the snippet markup (no state script, dates are text)."""
-    entries = _unique(_legacy_entry(url, node, fetched_at) for node in nodes)
+    entries = _unique_entries(_legacy_entry(url, node, fetched_at) for node in nodes)
     if not entries:
         raise ParseError(f"{url}: legacy listing with {len(nodes)} snippets but no readable entry")
     next_links = _LEGACY_NEXT(doc)
@@ -353,7 +337,7 @@ def _legacy_entry(
     page_url: str, node: lxml.html.HtmlElement, fetched_at: datetime | None
 ) -> ListingEntry | None:
     """One ``article.post_preview``; the id is on the enclosing ``li#post_N``, else in the title link."""
-    link = _first(node, _LEGACY_LINKS)
+    link = first_match(node, *_LEGACY_LINKS)
     href = absolute(page_url, link.get("href")) if link is not None else None
     if link is None or href is None:
         return None
@@ -374,7 +358,7 @@ def _legacy_entry(
     times = _LEGACY_TIME(node)
     published_at = None
     if times:
-        published_at = _parse_iso(times[0].get("data-time_published")) or _parse_legacy_date(
+        published_at = parse_iso(times[0].get("data-time_published")) or parse_human_date(
             _text(times[0]), fetched_at
         )
     hubs, hub_aliases = _hubs(_LEGACY_HUBS(node))
@@ -392,85 +376,7 @@ def _legacy_entry(
     )
 
 
-# Legacy pages show Moscow time (anonymous visitors); UTC+3 since 2014-10-26, which covers the legacy layout.
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    _MOSCOW: tzinfo = ZoneInfo("Europe/Moscow")
-except (ImportError, ZoneInfoNotFoundError):  # no tz database (e.g. Windows without tzdata)
-    _MOSCOW = timezone(timedelta(hours=3))
-
-_MONTH_NAMES = (
-    ("января", "january"),
-    ("февраля", "february"),
-    ("марта", "march"),
-    ("апреля", "april"),
-    ("мая", "may"),
-    ("июня", "june"),
-    ("июля", "july"),
-    ("августа", "august"),
-    ("сентября", "september"),
-    ("октября", "october"),
-    ("ноября", "november"),
-    ("декабря", "december"),
-)
-_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
-# "сегодня в 08:48", "вчера в 12:29", "today at 8:48 AM", "yesterday at 12:29"
-_RELATIVE_DATE = re.compile(
-    r"^(?P<day>сегодня|вчера|today|yesterday)\s+(?:в|at)\s+(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<ampm>[AaPp][Mm])?"
-)
-# "16 сентября 2019 в 18:55", "16 сентября в 18:55" (current year), "September 16, 2019 at 06:55 PM"
-_ABSOLUTE_DATE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})\s+(?P<mon1>[^\W\d_]+)|(?P<mon2>[^\W\d_]+)\s+(?P<d2>\d{1,2}),?)"
-    r"(?:\s+(?P<year>\d{4}))?\s*(?:г\.)?\s+(?:в|at)\s+(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<ampm>[AaPp][Mm])?"
-)
-
-
-def _parse_legacy_date(text: str, fetched_at: datetime | None) -> datetime | None:
-    """A legacy ``post__time`` text as UTC; relative or year-less forms need ``fetched_at``."""
-    text = text.strip()
-    now = None
-    if fetched_at is not None:  # a naive fetched_at is taken as UTC, like WARC-Date
-        now = (fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=timezone.utc)).astimezone(
-            _MOSCOW
-        )
-    match = _RELATIVE_DATE.match(text)
-    if match:
-        if now is None:
-            return None
-        day = now.date() - timedelta(days=0 if match["day"] in ("сегодня", "today") else 1)
-        year, month, date_day = day.year, day.month, day.day
-    else:
-        match = _ABSOLUTE_DATE.match(text)
-        if not match:
-            return None
-        named_month = _MONTHS.get((match["mon1"] or match["mon2"] or "").lower())
-        if named_month is None:
-            return None
-        month = named_month
-        date_day = int(match["d1"] or match["d2"])
-        if match["year"]:
-            year = int(match["year"])
-        elif now is not None:
-            year = now.year if (month, date_day) <= (now.month, now.day) else now.year - 1
-        else:
-            return None
-    hour = int(match["h"])
-    if match["ampm"]:
-        hour = hour % 12 + (12 if match["ampm"].lower() == "pm" else 0)
-    try:
-        local = datetime(year, month, date_day, hour, int(match["m"]), tzinfo=_MOSCOW)
-    except ValueError:
-        return None
-    return local.astimezone(timezone.utc)
-
-
 # --- shared helpers ---------------------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    """Collapse whitespace (snippets are indented and contain NBSPs kept as is)."""
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 def _text(node: lxml.html.HtmlElement) -> str:
@@ -488,14 +394,16 @@ def _text(node: lxml.html.HtmlElement) -> str:
                 parts.append(child.tail)
 
     walk(node)
-    return _clean("".join(parts))
+    return clean_text("".join(parts))
 
 
 def _html_text(html: str) -> str:
     """Text of an HTML fragment from the state JSON (titleHtml holds entities and <em> highlights)."""
     if not html.strip():
         return ""
-    return _clean(lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER).text_content())
+    return clean_text(
+        lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER).text_content()
+    )
 
 
 def _login(link: lxml.html.HtmlElement) -> str | None:
@@ -515,26 +423,10 @@ def _hubs(links: list) -> tuple[list[str], list[str]]:
         if not title:
             continue
         titles.append(title)
-        match = _HUB_ALIAS.search(urlsplit(link.get("href") or "").path)
-        if match:
-            aliases.append(match.group(1))
+        alias = hub_alias(link.get("href"))
+        if alias:
+            aliases.append(alias)
     return titles, aliases
-
-
-def _parse_iso(value: object) -> datetime | None:
-    """``2025-04-07T09:30:46.000Z`` / ``2025-04-07T09:01:26+00:00`` as tz-aware UTC (Python 3.10 safe)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _id_from_url(url: str | None) -> int | None:
@@ -582,22 +474,6 @@ def _pagination_count(containers: list) -> int | None:
     return best
 
 
-def _first(node: lxml.html.HtmlElement, queries: tuple) -> lxml.html.HtmlElement | None:
-    """First match of the first query that matches (an XPath union would return document order instead)."""
-    for query in queries:
-        found = query(node)
-        if found:
-            return found[0]
-    return None
-
-
-def _unique(entries: Iterable[ListingEntry | None]) -> list[ListingEntry]:
+def _unique_entries(entries: Iterable[ListingEntry | None]) -> list[ListingEntry]:
     """Drop unreadable snippets and repeated ids (one fixture holds the page twice), keeping page order."""
-    seen: set[int] = set()
-    result: list[ListingEntry] = []
-    for entry in entries:
-        if entry is None or entry.id in seen:
-            continue
-        seen.add(entry.id)
-        result.append(entry)
-    return result
+    return unique(entries, key=lambda entry: entry.id)

@@ -6,14 +6,22 @@ Sits under ``habrmirror.pages.article_*``: nothing here knows a layout, it only 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Hashable, Iterable
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 from lxml import html as lxml_html
 
-# Habr renders human dates in Moscow time (legacy pages: "26 декабря 2006 в 12:10").
-MOSCOW = ZoneInfo("Europe/Moscow")
+# Habr renders human dates in Moscow time (legacy pages: "26 декабря 2006 в 12:10"). Without a tz database
+# (Windows without tzdata) the fixed UTC+3 Moscow has kept since 2014-10-26 covers every layout that prints dates.
+try:
+    MOSCOW: tzinfo = ZoneInfo("Europe/Moscow")
+except ZoneInfoNotFoundError:
+    MOSCOW = timezone(timedelta(hours=3))
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
@@ -77,94 +85,104 @@ def clean_text(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def parse_iso(value: str | None) -> datetime | None:
-    """An ISO 8601 timestamp (``...Z``, ``.000Z``, ``+03:00``, ``2019-08-06T20:33Z``) as aware UTC, else None."""
-    if not value:
+def parse_iso(value: object) -> datetime | None:
+    """An ISO 8601 timestamp (``...Z``, ``.000Z``, ``+03:00``, ``2019-08-06T20:33Z``) as aware UTC, else None.
+
+    A timestamp without a zone gives None: every time Habr writes into its markup and state carries one
+    (``Z`` or ``+00:00``), and a naive one could be Moscow time as well as UTC, so a zone would be invented.
+    Non-strings (a state value of the wrong type) give None too.
+    """
+    if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
-        return None  # a naive time would be a guess about the zone
+        return None
     return moment.astimezone(timezone.utc)
 
 
-_RU_MONTHS = {
-    "января": 1,
-    "февраля": 2,
-    "марта": 3,
-    "апреля": 4,
-    "мая": 5,
-    "июня": 6,
-    "июля": 7,
-    "августа": 8,
-    "сентября": 9,
-    "октября": 10,
-    "ноября": 11,
-    "декабря": 12,
+# Genitive month names as Habr prints them ("26 декабря 2006"), with the English ones of /en/ pages.
+MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("января", "january"),
+            ("февраля", "february"),
+            ("марта", "march"),
+            ("апреля", "april"),
+            ("мая", "may"),
+            ("июня", "june"),
+            ("июля", "july"),
+            ("августа", "august"),
+            ("сентября", "september"),
+            ("октября", "october"),
+            ("ноября", "november"),
+            ("декабря", "december"),
+        ),
+        start=1,
+    )
+    for name in names
 }
-_EN_MONTHS = {
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "april": 4,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "august": 8,
-    "september": 9,
-    "october": 10,
-    "november": 11,
-    "december": 12,
-}
-_HUMAN_DATE_RE = re.compile(
-    r"(\d{1,2})\s+([A-Za-zА-Яа-яё]+)\s+(\d{4})(?:\s*(?:в|at|,)?\s*(\d{1,2}):(\d{2}))?"
+_TIME = r"(?:в|at|,)?\s*(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<ampm>[AaPp][Mm]\b)?"
+# "сегодня в 08:48", "вчера в 23:33", "today at 8:48 AM", "yesterday at 12:29"
+_RELATIVE_RE = re.compile(r"(?P<day>сегодня|вчера|today|yesterday)\s*" + _TIME, re.IGNORECASE)
+# "26 декабря 2006 в 12:10", "16 сентября в 18:55" (year-less: the current year), "5 марта 2019 г. в 10:00",
+# "September 16, 2019 at 06:55 PM", "September 16 at 06:55 PM"
+_ABSOLUTE_RE = re.compile(
+    r"(?:(?P<d1>\d{1,2})\s+(?P<mon1>[^\W\d_]+)|(?P<mon2>[^\W\d_]+)\s+(?P<d2>\d{1,2}),?)"
+    r"(?:\s+(?P<year>\d{4}))?\s*(?:г\.)?\s*" + _TIME
 )
-_EN_DATE_RE = re.compile(r"([A-Za-z]+)\s+(\d{1,2}),\s*(\d{4})(?:\s*(?:at)?\s*(\d{1,2}):(\d{2}))?")
-_RELATIVE_RE = re.compile(r"(сегодня|вчера|today|yesterday)\s*(?:в|at)?\s*(\d{1,2}):(\d{2})", re.IGNORECASE)
 
 
 def parse_human_date(text: str | None, fetched_at: datetime | None = None) -> datetime | None:
-    """A legacy "26 декабря 2006 в 12:10" / "вчера в 23:33" (Moscow time) as aware UTC, else None.
+    """A date as Habr prints it for people (Moscow time) as aware UTC, else None.
 
-    Relative days ("сегодня", "вчера") are resolved against ``fetched_at`` only: without it we do not guess.
+    Absolute ("26 декабря 2006 в 12:10", "September 16, 2019 at 06:55 PM"), year-less ("16 сентября в 18:55": the
+    latest such day not after ``fetched_at``) and relative ("сегодня в 08:48", "вчера в 23:33") forms; the last
+    two are resolved against ``fetched_at`` only: without it we do not guess. A date without a time of day gives
+    None (midnight would be invented).
     """
     text = clean_text(text)
     if not text:
         return None
-    match = _HUMAN_DATE_RE.search(text)
-    if match:
-        month = _RU_MONTHS.get(match.group(2).lower()) or _EN_MONTHS.get(match.group(2).lower())
-        if month:
-            hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
-            local = datetime(int(match.group(3)), month, int(match.group(1)), hour, minute, tzinfo=MOSCOW)
-            return local.astimezone(timezone.utc)
-    match = _EN_DATE_RE.search(text)
-    if match and match.group(1).lower() in _EN_MONTHS:
-        hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
-        local = datetime(
-            int(match.group(3)),
-            _EN_MONTHS[match.group(1).lower()],
-            int(match.group(2)),
-            hour,
-            minute,
-            tzinfo=MOSCOW,
+    now = None
+    if fetched_at is not None:  # a naive fetched_at is taken as UTC, like WARC-Date
+        now = (fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=timezone.utc)).astimezone(
+            MOSCOW
         )
-        return local.astimezone(timezone.utc)
     match = _RELATIVE_RE.search(text)
-    if match and fetched_at is not None:
-        if fetched_at.tzinfo is None:
-            fetched_at = fetched_at.replace(tzinfo=timezone.utc)
-        day: date = fetched_at.astimezone(MOSCOW).date()
-        if match.group(1).lower() in ("вчера", "yesterday"):
-            day -= timedelta(days=1)
-        local = datetime(
-            day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=MOSCOW
-        )
-        return local.astimezone(timezone.utc)
-    return None
+    if match:
+        if now is None:
+            return None
+        day: date = now.date() - timedelta(days=0 if match["day"].lower() in ("сегодня", "today") else 1)
+        year, month, day_of_month = day.year, day.month, day.day
+    else:
+        for match in _ABSOLUTE_RE.finditer(text):
+            if (match["mon1"] or match["mon2"] or "").lower() in MONTHS:
+                break
+        else:
+            return None
+        month = MONTHS[(match["mon1"] or match["mon2"]).lower()]
+        day_of_month = int(match["d1"] or match["d2"])
+        if match["year"]:
+            year = int(match["year"])
+        elif now is not None:
+            year = now.year if (month, day_of_month) <= (now.month, now.day) else now.year - 1
+        else:
+            return None
+    hour = int(match["h"])
+    if match["ampm"]:
+        hour = hour % 12 + (12 if match["ampm"].lower() == "pm" else 0)
+    try:
+        local = datetime(year, month, day_of_month, hour, int(match["m"]), tzinfo=MOSCOW)
+    except ValueError:  # "31 февраля", "25:00"
+        return None
+    return local.astimezone(timezone.utc)
 
 
 def exact_int(text: str | None) -> int | None:
@@ -216,3 +234,55 @@ def iso_utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+_T = TypeVar("_T")
+
+
+def unique(values: Iterable[_T | None], key: Callable[[_T], Hashable] | None = None) -> list[_T]:
+    """Order-preserving de-duplication (by ``key`` when given), empty values dropped: hubs appear above and below
+    a tm body, one listing fixture holds its page twice."""
+    seen: set[Hashable] = set()
+    out: list[_T] = []
+    for value in values:
+        if value is None or value == "":
+            continue
+        marker = key(value) if key is not None else value
+        if marker in seen:
+            continue
+        seen.add(marker)
+        out.append(value)
+    return out
+
+
+@lru_cache(maxsize=512)
+def _compiled(xpath: str) -> etree.XPath:
+    """XPath expressions compiled once per process (``element.xpath(str)`` compiles on every call)."""
+    return etree.XPath(xpath)
+
+
+def first_match(
+    context: lxml_html.HtmlElement | None, *queries: str | etree.XPath
+) -> lxml_html.HtmlElement | None:
+    """First match of the first query that matches, queries being XPath strings or compiled ``etree.XPath``; an
+    XPath union would return document order instead, and ``a or b`` on elements tests their len()."""
+    if context is None:
+        return None
+    for query in queries:
+        found = (_compiled(query) if isinstance(query, str) else query)(context)
+        if found:
+            return found[0]
+    return None
+
+
+# /ru/hub/python/ (2006-2023), /ru/hubs/python/ (2023+), /ru/hubs/java/articles/ and /ru/hubs/electronics/posts/
+# (2024+ hub links of snippets and short posts name a section); company blogs (/company/x/) are not hubs.
+_HUB_HREF_RE = re.compile(r"/hubs?/([^/?#]+)(?:/(?:articles|posts|news|all|top[^/?#]*))?/?(?:[?#].*)?$")
+
+
+def hub_alias(href: str | None) -> str | None:
+    """``https://habr.com/ru/hubs/read/`` -> ``read``; None for anything that is not a hub page."""
+    if not href:
+        return None
+    match = _HUB_HREF_RE.search(urlsplit(href.strip()).path)
+    return unquote(match.group(1)) if match else None
