@@ -358,3 +358,39 @@ def test_article_about_captchas_is_still_an_article() -> None:
 def test_unreadable_article_pages_raise_parse_error(html: str) -> None:
     with pytest.raises(ParseError):
         parse_article("https://habr.com/ru/articles/5/", html)
+
+
+def _own_year(stem: str) -> int:
+    """The capture year the fixture name states (``...-2019``), else the year it was published."""
+    years = re.findall(r"-((?:19|20)\d\d)(?:-|$)", stem)
+    if years:
+        return int(years[-1])
+    published = expected(stem)["fields"].get("published_at")
+    return datetime.fromisoformat(published).year if published else 2021
+
+
+@pytest.mark.parametrize("stem", CASES)
+def test_markup_not_capture_date_decides_the_layout(stem: str) -> None:
+    """A page fetched from an archive in 2030, or (per a wrong clock) in 2010, is the same page: the markup picks
+    the parser, the capture date at most breaks a tie between equally specific matches."""
+    body = (FIXTURES / f"{stem}.html").read_bytes()
+    url = expected(stem)["url_fetched"]
+    dates = [datetime(2010, 6, 1, tzinfo=timezone.utc), datetime(_own_year(stem), 6, 1, tzinfo=timezone.utc)]
+    dates.append(datetime(2030, 6, 1, tzinfo=timezone.utc))
+    for fetched_at in dates:
+        assert detect_article_layout(body, fetched_at=fetched_at) == expected(stem)["fields"]["parser"], (
+            fetched_at
+        )
+        assert parse_article(url, body, fetched_at=fetched_at) == parsed(stem), fetched_at
+
+
+def test_2019_legacy_page_fetched_today_keeps_its_fields() -> None:
+    """It carries an id="post-content-body" too; read as tm-dom it lost author, hubs, tags and statistics."""
+    stem = "article-legacy-472278-company-2019-malformed-utf8"
+    body = (FIXTURES / f"{stem}.html").read_bytes()
+    article = parse_article(
+        expected(stem)["url_fetched"], body, fetched_at=datetime(2026, 3, 1, tzinfo=timezone.utc)
+    )
+    assert article.parser == "legacy/1"
+    for field in ("author", "hubs", "tags", "statistics"):
+        assert getattr(article, field) == expected(stem)["fields"][field], field

@@ -52,15 +52,19 @@ __all__ = [
     "parse_listing",
 ]
 
-# Most specific first: AMP and the state-carrying variants also match the generic tm-dom test.
+# Registry order; detection ranks the matches by ``ArticlePage.specificity`` (how much of its era's markup a
+# class's ``matches`` requires), and registry order is the order among equals.
 ARTICLE_PAGES: tuple[type[ArticlePage], ...] = (
     TmAmpPage,
     TmSsrPage,
     TmMobile2019Page,
-    LegacyPage,  # before tm-dom: 2019 legacy pages also carry an id="post-content-body"
+    LegacyPage,  # 2019 legacy pages also carry an id="post-content-body": legacy's markup test is the stronger
     TmDomPage,
     MirrorPage,
 )
+_BY_SPECIFICITY = sorted(
+    ARTICLE_PAGES, key=lambda page: -page.specificity
+)  # stable: registry order among equals
 
 # Captcha / rate-limit / anti-bot interstitials (Habr's own 429/503 pages, Qrator, DDoS-Guard, Cloudflare,
 # Yandex SmartCaptcha, reCAPTCHA). Only consulted when no article layout matched, so an article *about* captchas
@@ -92,23 +96,27 @@ def _load(body: bytes | str | HtmlElement) -> tuple[HtmlElement, str, dict[str, 
 def _page_class(
     doc: HtmlElement, text: str, state: dict[str, Any] | None, fetched_at: datetime | None
 ) -> type[ArticlePage] | None:
-    if fetched_at is None:  # the common case: first match wins, later classes are not even tested
-        return next((page for page in ARTICLE_PAGES if page.matches(doc, text, state)), None)
-    candidates = [page for page in ARTICLE_PAGES if page.matches(doc, text, state)]
-    if not candidates:
-        return None
-    if len(candidates) > 1 and fetched_at is not None:
-        # Markup decides; the capture date only breaks ties between classes that both match (re-indexing WARCs).
+    """The most specific class whose markup test the page passes. The capture date (``fetched_at``, e.g. a
+    WARC-Date) only breaks a tie between equally specific matches: old layouts are fetched today too (web
+    archives, mirrors, replays), so a date never outranks markup. Classes less specific than the best match are
+    not even tested."""
+    matched: list[type[ArticlePage]] = []
+    for page in _BY_SPECIFICITY:
+        if matched and page.specificity < matched[0].specificity:
+            break
+        if page.matches(doc, text, state):
+            matched.append(page)
+    if len(matched) > 1 and fetched_at is not None:
         day = (fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=timezone.utc)).date()
         in_era = [
             page
-            for page in candidates
+            for page in matched
             if (page.valid_from is None or page.valid_from <= day)
             and (page.valid_until is None or day < page.valid_until)
         ]
         if in_era:
             return in_era[0]
-    return candidates[0]
+    return matched[0] if matched else None
 
 
 def _refuse(doc: HtmlElement, url: str) -> PageError:

@@ -60,7 +60,10 @@ class ArticlePage:
 
     name: ClassVar[str] = "base"
     version: ClassVar[int] = 1
-    # Eras are told apart by markup; these dates only break ties when a page matches two classes (WARC-Date).
+    # How much of its era's markup ``matches`` requires: detection picks the most specific matching class (a
+    # refinement ranks above the era it grew from; a bare container id ranks below a layout's own class names).
+    specificity: ClassVar[int] = 0
+    # Eras are told apart by markup; these dates only break ties between equally specific matches (WARC-Date).
     valid_from: ClassVar[date | None] = None
     valid_until: ClassVar[date | None] = None
 

@@ -37,6 +37,7 @@ class LegacyPage(ArticlePage):
 
     name = "legacy"
     version = 1
+    specificity = 20  # its own class names on the title and the body (h1.post__title_full, .post__body_full)
     valid_until = date(2021, 8, 1)
 
     @classmethod

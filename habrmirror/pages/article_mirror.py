@@ -28,6 +28,7 @@ class MirrorPage(ArticlePage):
 
     name = "mirror"
     version = 1
+    specificity = 10  # a "Source:" link to Habr next to a body of Habr's class
 
     @classmethod
     def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:

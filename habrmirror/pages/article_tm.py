@@ -87,6 +87,7 @@ class TmDomPage(ArticlePage):
 
     name = "tm-dom"
     version = 1
+    specificity = 10  # one container id, which 2019 legacy pages carry too
     valid_from = date(2021, 1, 1)
 
     @classmethod
@@ -269,6 +270,7 @@ class _TmStatePage(TmDomPage):
     """A tm page whose ``__INITIAL_STATE__`` holds the article (not registered itself: its eras are)."""
 
     body_key: ClassVar[str]  # the state field holding the body HTML, which tells the state's schema
+    specificity = 30  # the page state holds the article itself, plus the tm markup
 
     @classmethod
     def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
@@ -390,6 +392,7 @@ class TmAmpPage(TmDomPage):
 
     name = "tm-amp"
     version = 1
+    specificity = 30  # the AMP document marker, plus the tm markup
 
     @classmethod
     def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
