@@ -1,6 +1,6 @@
 """Benchmark: a full ``habrmirror crawl`` against a bare Scrapy fetch and ``wget --warc-file`` of the same site.
 
-Place: developer tool next to the crawl (``habrmirror.run``); nothing imports it. One run starts the local replica
+Place: developer tool next to the crawl (``habrmirror.crawl.run``); nothing imports it. One run starts the local replica
 (``--synthetic N``, 2,000 by default) and measures, each in its own child process (peak RSS from ``wait4``):
 
 * (c) ``wget -r -l 1 -p --warc-file`` from the listing pages (articles at depth 1, their images as requisites);

@@ -1,6 +1,6 @@
 """Benchmark: ``reindex_archive`` (WARC -> page parsers -> index) against bare warcio iteration of the same WARCs.
 
-Place: developer tool beside ``habrmirror.reindex``. It builds an archive by crawling the local replica with N
+Place: developer tool beside ``habrmirror.tools.reindex``. It builds an archive by crawling the local replica with N
 synthetic posts (images off by default, so the WARC holds the article pages and little else; ``--images`` keeps
 them), or takes one with ``--archive``, then measures in one run, pinned to one CPU core:
 
@@ -28,8 +28,8 @@ from warcio.archiveiterator import ArchiveIterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from habrmirror.reindex import reindex_archive  # noqa: E402
 from habrmirror.replica import ReplicaProcess  # noqa: E402
+from habrmirror.tools.reindex import reindex_archive  # noqa: E402
 
 CRAWL_SETTINGS = [
     "HABR_LOOPBACK_ONLY=true",

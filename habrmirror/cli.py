@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from habrmirror import __version__
-from habrmirror.run import (
+from habrmirror.crawl.run import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
@@ -64,7 +64,7 @@ def print_summary(result: RunResult, out: Path) -> None:
 
 
 def archived_rows(out: Path, ids: Sequence[int]) -> list[dict[str, Any]]:
-    from habrmirror.index import IndexStore
+    from habrmirror.store.index import IndexStore
 
     store = IndexStore(out / "index")
     return [row for row in (store.get(i) for i in ids) if row]
@@ -93,7 +93,7 @@ def report_article_run(result: RunResult, out: Path, ids: Sequence[int]) -> int:
         print(f"habrmirror: the crawl did not run: {result.error}", file=sys.stderr)
         return EXIT_FAILED
     run_id = result.summary["run"]
-    from habrmirror.captures import iter_captures
+    from habrmirror.store.captures import iter_captures
 
     # only the capture files of this run's months: the log of a long-lived archive is large
     first_file = f"{result.summary['started'][:7]}.jsonl"
@@ -161,7 +161,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.refresh_days:
         spider_args["refresh_days"] = args.refresh_days
     try:
-        from habrmirror.spiders.articles import parse_id_range, parse_since
+        from habrmirror.crawl.spiders.articles import parse_id_range, parse_since
 
         if args.ids:
             parse_id_range(args.ids)
@@ -200,7 +200,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check an archive's WARCs, index pointers and images; non-zero on any problem."""
-    from habrmirror.verify import verify_archive
+    from habrmirror.tools.verify import verify_archive
 
     root = Path(args.archive)
     if not root.is_dir():
@@ -215,8 +215,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     """Rebuild the index (and the capture log if lost) from the WARCs, offline."""
-    from habrmirror.archive.layout import LockHeld
-    from habrmirror.reindex import reindex_archive
+    from habrmirror.store.layout import LockHeld
+    from habrmirror.tools.reindex import reindex_archive
 
     root = Path(args.archive)
     if not (root / "warc").is_dir():
@@ -233,7 +233,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_pack(args: argparse.Namespace) -> int:
     """Package an archive as a WACZ file."""
-    from habrmirror.pack import PackError, pack_archive
+    from habrmirror.tools.pack import PackError, pack_archive
 
     try:
         report = pack_archive(Path(args.archive), args.out)
@@ -263,7 +263,7 @@ def cmd_replica(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print the captures of one post."""
-    from habrmirror.captures import history
+    from habrmirror.store.captures import history
 
     try:
         wanted = article_id(args.article)

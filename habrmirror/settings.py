@@ -6,8 +6,8 @@
 from habrmirror import __version__
 
 BOT_NAME = "habrmirror"
-SPIDER_MODULES = ["habrmirror.spiders"]
-NEWSPIDER_MODULE = "habrmirror.spiders"
+SPIDER_MODULES = ["habrmirror.crawl.spiders"]
+NEWSPIDER_MODULE = "habrmirror.crawl.spiders"
 
 # --- habrmirror settings -------------------------------------------------------------------------------------
 HABR_ORIGIN = (
@@ -51,29 +51,29 @@ LOG_LEVEL = "INFO"
 
 DOWNLOAD_HANDLERS = {
     # keeps the reason phrase and framing facts Scrapy drops, so the WARC status line is the one sent
-    "http": "habrmirror.archive.download_handler.WireDownloadHandler",
-    "https": "habrmirror.archive.download_handler.WireDownloadHandler",
+    "http": "habrmirror.crawl.download_handler.WireDownloadHandler",
+    "https": "habrmirror.crawl.download_handler.WireDownloadHandler",
 }
 
 DOWNLOADER_MIDDLEWARES = {
-    "habrmirror.middlewares.LoopbackOnlyMiddleware": 50,
-    "habrmirror.middlewares.RequestBudgetMiddleware": 60,
+    "habrmirror.crawl.middlewares.LoopbackOnlyMiddleware": 50,
+    "habrmirror.crawl.middlewares.RequestBudgetMiddleware": 60,
     # article bodies stay encoded until the parse worker decodes them (same slot as the stock one)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "habrmirror.middlewares.RawBodyCompressionMiddleware": 590,
+    "habrmirror.crawl.middlewares.RawBodyCompressionMiddleware": 590,
     # Retry-After aware retry replaces the stock one (same priority slot)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "habrmirror.middlewares.RetryAfterMiddleware": 550,
+    "habrmirror.crawl.middlewares.RetryAfterMiddleware": 550,
 }
 
 EXTENSIONS = {
-    "habrmirror.session.ArchiveSession": 100,
-    "habrmirror.archive.extension.WarcRecorder": 110,
-    "habrmirror.progress.ProgressReporter": 500,
+    "habrmirror.crawl.session.ArchiveSession": 100,
+    "habrmirror.crawl.recorder.WarcRecorder": 110,
+    "habrmirror.crawl.progress.ProgressReporter": 500,
 }
 
 ITEM_PIPELINES = {
-    "habrmirror.pipelines.media.ImageCapturePipeline": 100,
-    "habrmirror.pipelines.validation.SchemaValidationPipeline": 200,
-    "habrmirror.pipelines.index.IndexPipeline": 300,
+    "habrmirror.crawl.pipelines.media.ImageCapturePipeline": 100,
+    "habrmirror.crawl.pipelines.validation.SchemaValidationPipeline": 200,
+    "habrmirror.crawl.pipelines.index.IndexPipeline": 300,
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from habrmirror.middlewares import is_loopback_host
+from habrmirror.crawl.middlewares import is_loopback_host
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "habr"

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from habrmirror.captures import history
-from habrmirror.index import IndexStore, iter_rows
 from habrmirror.replica import ReplicaProcess
+from habrmirror.store.captures import history
+from habrmirror.store.index import IndexStore, iter_rows
 from tests.conftest import FAST, FIXTURES, ROOT, run_cli
 
 pytestmark = pytest.mark.slow

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from habrmirror.archive.reader import decoded_payload, read_record
+from habrmirror.crawl.run import EXIT_OK
 from habrmirror.items import WarcPointer
 from habrmirror.replica import ReplicaProcess
 from habrmirror.replica.listings import PAGE_SIZE
-from habrmirror.run import EXIT_OK
 from tests.test_crawl_support import (
     LISTINGS,
     all_listed,

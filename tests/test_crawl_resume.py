@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from habrmirror.crawl.run import EXIT_INTERRUPTED, EXIT_OK
 from habrmirror.replica import ReplicaProcess
-from habrmirror.run import EXIT_INTERRUPTED, EXIT_OK
 from tests.test_crawl_support import (
     BackgroundCrawl,
     all_listed,

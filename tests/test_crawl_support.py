@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from habrmirror.archive.reader import iter_records, read_record
-from habrmirror.captures import Capture, iter_captures
 from habrmirror.items import WarcPointer
 from habrmirror.pages.listing import parse_listing
 from habrmirror.replica import ReplicaProcess
+from habrmirror.store.captures import Capture, iter_captures
 from habrmirror.urls import listing_url
 from tests.conftest import FAST, ROOT, run_cli
 

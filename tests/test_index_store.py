@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from habrmirror.archive.layout import ArchiveDir, LockHeld
-from habrmirror.captures import Capture, CaptureLog, history, iter_captures, read_checkpoint
-from habrmirror.index import IndexStore, iter_rows, shard_name
+from habrmirror.store.captures import Capture, CaptureLog, history, iter_captures, read_checkpoint
+from habrmirror.store.index import IndexStore, iter_rows, shard_name
+from habrmirror.store.layout import ArchiveDir, LockHeld
 
 
 def row(article_id: int, title: str) -> dict:
@@ -88,7 +88,7 @@ def test_writer_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
     archive = ArchiveDir(tmp_path)
     with archive.writer_lock(holder="test"):
         code = (
-            "import sys; from pathlib import Path; from habrmirror.archive.layout import ArchiveDir, LockHeld\n"
+            "import sys; from pathlib import Path; from habrmirror.store.layout import ArchiveDir, LockHeld\n"
             f"try:\n    ArchiveDir(Path({str(tmp_path)!r})).writer_lock(wait=0.3).__enter__()\n"
             "except LockHeld as e:\n    print(e); sys.exit(7)\n"
         )
@@ -123,10 +123,10 @@ def test_index_and_capture_lines_are_the_json_module_output() -> None:
     from dataclasses import asdict
     from datetime import datetime, timezone
 
-    from habrmirror.captures import capture_line
-    from habrmirror.index import dumps_row
     from habrmirror.items import WarcPointer, article_record
     from habrmirror.pages import parse_article
+    from habrmirror.store.captures import capture_line
+    from habrmirror.store.index import dumps_row
     from tests.conftest import FIXTURES
 
     def reference(value: dict) -> bytes:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from habrmirror.index import iter_rows
-from habrmirror.pack import PAGES_HEADER, PackError, PackReport, iter_member_lines, pack_archive
+from habrmirror.store.index import iter_rows
+from habrmirror.tools.pack import PAGES_HEADER, PackError, PackReport, iter_member_lines, pack_archive
 from tests.conftest import FAST, run_cli
 
 pytestmark = pytest.mark.slow

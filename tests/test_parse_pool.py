@@ -8,9 +8,9 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from habrmirror.crawl.parse_pool import ParsePool
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import NotAnArticlePage
-from habrmirror.parse_pool import ParsePool
 from tests.conftest import FIXTURES, ROOT
 
 WHEN = datetime(2026, 11, 25, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ def test_worker_and_in_process_parse_agree() -> None:
 
 WORKER_THEN_SLEEP = """
 import asyncio, time
-from habrmirror.parse_pool import ParsePool
+from habrmirror.crawl.parse_pool import ParsePool
 from tests.conftest import FIXTURES
 
 async def main():
@@ -112,7 +112,7 @@ def test_pages_sent_while_the_worker_is_busy_give_the_same_items(monkeypatch) ->
     """A backlog makes the crawl process decompress pages itself: same items, same errors as the worker path."""
     import gzip
 
-    from habrmirror import parse_pool
+    from habrmirror.crawl import parse_pool
     from habrmirror.pages.errors import ParseError
 
     decoded_here = []
@@ -153,7 +153,7 @@ def test_worker_protocol_answers_every_request_even_unpicklable_errors(monkeypat
     import pickle
     import threading
 
-    from habrmirror import parse_pool
+    from habrmirror.crawl import parse_pool
     from habrmirror.pages.errors import ParseError
 
     class Unpicklable(Exception):

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from habrmirror.archive.layout import ArchiveDir, LockHeld
 from habrmirror.archive.warc import HttpExchange, WarcWriter
-from habrmirror.captures import iter_captures, read_checkpoint
-from habrmirror.index import ArchivedIds, iter_rows
-from habrmirror.recovery import CHECKPOINT_NAME
-from habrmirror.reindex import reindex_archive
 from habrmirror.replica import ReplicaProcess
-from habrmirror.verify import verify_archive
+from habrmirror.store.captures import iter_captures, read_checkpoint
+from habrmirror.store.index import ArchivedIds, iter_rows
+from habrmirror.store.layout import ArchiveDir, LockHeld
+from habrmirror.store.recovery import CHECKPOINT_NAME
+from habrmirror.tools.reindex import reindex_archive
+from habrmirror.tools.verify import verify_archive
 from tests.conftest import FAST, run_cli
 
 

@@ -1,7 +1,7 @@
 """Replay for real: posts archived from the local replica, put into a pywb collection, served by ``wayback`` on
 127.0.0.1 and compared with what the replica served.
 
-pywb runs from its own venv (:func:`habrmirror.replay.ensure_pywb_venv`), built from PyPI on first use and
+pywb runs from its own venv (:func:`pywb_venv.ensure_pywb_venv`), built from PyPI on first use and
 reused afterwards (``~/.cache/habrmirror/pywb-venv`` or ``$HABRMIRROR_PYWB_VENV``); the first run of this
 module on a fresh machine therefore needs PyPI.
 Nothing here is skipped: a missing venv or a pywb that does not start fails the test.
@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 import requests
-
-from habrmirror.index import iter_rows
-from habrmirror.replay import (
+from pywb_venv import (
     PywbServer,
     configure_collection,
     ensure_pywb_venv,
     make_collection,
     wayback_timestamp,
 )
+
 from habrmirror.replica import ReplicaProcess
+from habrmirror.store.index import iter_rows
 from tests.conftest import FAST, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -25,10 +25,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from habrmirror.index import iter_rows
 from habrmirror.replica import ReplicaProcess
 from habrmirror.replica.catalog import Catalog
 from habrmirror.replica.listings import PAGE_SIZE
+from habrmirror.store.index import iter_rows
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ import pytest
 from habrmirror.archive.digests import DigestIndex
 from habrmirror.archive.reader import RecordAt, iter_records
 from habrmirror.archive.warc import HttpExchange, WarcWriter
+from habrmirror.tools.verify import Problem, VerifyReport, verify_archive
 from habrmirror.urls import is_article_url
-from habrmirror.verify import Problem, VerifyReport, verify_archive
 from tests.test_reindex import build_archive
 
 

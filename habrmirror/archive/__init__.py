@@ -1,3 +1,2 @@
-"""The archive side of the flow: WARC writing (``warc``), reading (``reader``), revisit dedup (``digests``),
-the directory layout (``layout``) and, apart from these Scrapy-free modules, the Scrapy glue (``extension``).
-"""
+"""The WARC format only: writer (``warc``), reader (``reader``), strict reader (``strict``), revisit dedup
+(``digests``), CDXJ (``cdxj``) and atomic file writes (``atomic``). No Scrapy, nothing from above this room."""

@@ -19,7 +19,7 @@ import surt
 from cdxj_indexer.main import write_cdx_index
 from warcio.timeutils import iso_date_to_timestamp
 
-from habrmirror.archive.layout import write_atomic
+from habrmirror.archive.atomic import write_atomic
 from habrmirror.archive.warc import HttpExchange, WrittenExchange, warc_date
 
 _MIME_END = re.compile(r"[;\s]")  # cdxj-indexer's RE_SPACE: the media type ends at a parameter or a space

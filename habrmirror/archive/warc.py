@@ -57,9 +57,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from habrmirror import __version__
+from habrmirror.archive.atomic import fsync_dir
 from habrmirror.archive.digests import DigestEntry, DigestIndex
-from habrmirror.archive.layout import fsync_dir, utc_now
 from habrmirror.archive.reader import OPEN_SUFFIX, iter_gzip_members
+from habrmirror.clock import utc_now
 from habrmirror.items import WarcPointer
 
 __all__ = [

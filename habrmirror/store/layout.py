@@ -1,7 +1,7 @@
-"""The archive directory on disk: where each kind of file lives, ``archive.json``, the writer lock, atomic writes.
+"""The archive directory on disk: where each kind of file lives, ``archive.json``, the writer lock.
 
 Every component that reads or writes an archive gets its paths from :class:`ArchiveDir`, so the layout is
-defined once (README "Archive directory").
+defined once (README "The archive directory"). Files appear through ``habrmirror.archive.atomic``.
 """
 
 from __future__ import annotations
@@ -9,65 +9,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from habrmirror import __version__
+from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.clock import iso, utc_now
 from habrmirror.items import SCHEMA_VERSION
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (the only clock the project uses)."""
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with seconds, e.g. ``2026-11-25T23:08:14+00:00``."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write a whole file so readers see the old or the new content, never a torn one (write, fsync, rename).
-
-    ``data`` may be an iterable of chunks, so a large file is streamed rather than joined in memory first.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(data, bytes | bytearray):
-                handle.write(data)
-            else:
-                handle.writelines(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Pretty JSON, written atomically."""
-    write_atomic(path, (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 class LockHeld(RuntimeError):

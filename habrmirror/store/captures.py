@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from habrmirror.archive.layout import write_json_atomic
+from habrmirror.archive.atomic import write_json_atomic
 from habrmirror.items import WarcPointer
 
 # Outcomes a capture can have; the run summary counts them.

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from habrmirror.archive.layout import iso, utc_now, write_json_atomic
+from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.clock import iso, utc_now
 
 STATE_FILE = "crawl-state.json"
 

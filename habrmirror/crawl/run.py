@@ -23,7 +23,7 @@ from scrapy.exceptions import (
 from scrapy.settings import Settings
 from twisted.internet.error import ConnectError, DNSLookupError
 
-from habrmirror.archive.layout import LockHeld
+from habrmirror.store.layout import LockHeld
 
 # Exit codes, documented in the README.
 EXIT_OK = 0

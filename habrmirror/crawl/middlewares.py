@@ -19,8 +19,8 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
-from habrmirror.archive.layout import utc_now
-from habrmirror.pipelines.media import IMAGE_OF_META
+from habrmirror.clock import utc_now
+from habrmirror.crawl.pipelines.media import IMAGE_OF_META
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from scrapy.http import Request, Response
 
 from habrmirror.archive.cdxj import CdxjLines
 from habrmirror.archive.digests import DigestIndex
-from habrmirror.archive.download_handler import WIRE_META_KEY
-from habrmirror.archive.layout import utc_now
 from habrmirror.archive.warc import HttpExchange, WarcWriter
-from habrmirror.session import ArchiveSession
+from habrmirror.clock import utc_now
+from habrmirror.crawl.download_handler import WIRE_META_KEY
+from habrmirror.crawl.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,15 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from habrmirror.archive.layout import ArchiveDir, LockHeld, iso, utc_now, write_json_atomic
+from habrmirror.archive.atomic import write_json_atomic
 from habrmirror.archive.warc import repair_open_warcs
-from habrmirror.captures import Capture, CaptureLog
-from habrmirror.index import IndexStore
+from habrmirror.clock import iso, utc_now
+from habrmirror.crawl.memory import return_large_buffers
 from habrmirror.items import WarcPointer
-from habrmirror.memory import return_large_buffers
-from habrmirror.recovery import CHECKPOINT_NAME, replay_unflushed_captures
+from habrmirror.store.captures import Capture, CaptureLog
+from habrmirror.store.index import IndexStore
+from habrmirror.store.layout import ArchiveDir, LockHeld
+from habrmirror.store.recovery import CHECKPOINT_NAME, replay_unflushed_captures
 from habrmirror.urls import normalize_origin
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ class ArchiveSession:
     """One run's state: lock, capture log, index, counters, summary."""
 
     def __init__(self, root: Path, origin: str, lock_wait: float, flush_rows: int, holder: str) -> None:
-        return_large_buffers()  # a writer's process runs for hours: keep its memory flat (see habrmirror.memory)
+        return_large_buffers()  # a writer's process runs for hours: keep its memory flat (see habrmirror.crawl.memory)
         self.archive = ArchiveDir(root)
         self.origin = normalize_origin(origin)
         self.started = utc_now()

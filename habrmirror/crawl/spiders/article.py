@@ -11,7 +11,7 @@ from typing import Any
 
 import scrapy
 
-from habrmirror.spiders.base import HabrSpider
+from habrmirror.crawl.spiders.base import HabrSpider
 from habrmirror.urls import article_id, request_url
 
 

@@ -3,7 +3,7 @@
 Listing mode walks ``/ru/articles/`` and ``/ru/news/`` (``listings=``; the legacy ``all`` too) newest-first and
 requests every post whose id is not archived yet, plus the posts published within ``refresh_days`` (re-captured
 to catch edits). It walks back until it passes the mark the last *completed* run reached
-(:mod:`habrmirror.crawl_state`), or ``pages``/``since`` say stop. Id mode (``ids=454000-455000``) requests each id
+(:mod:`habrmirror.store.marks`), or ``pages``/``since`` say stop. Id mode (``ids=454000-455000``) requests each id
 in the range; ids that 404 are counted as gone, not as errors.
 
 ``scrapy crawl articles -a pages=5 -a listings=articles,news -s HABR_ARCHIVE_DIR=archives/``
@@ -20,11 +20,11 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from habrmirror.archive.layout import iso, utc_now
-from habrmirror.crawl_state import CrawlState, ListingWalk
-from habrmirror.middlewares import RequestBudgetSpent
+from habrmirror.clock import iso, utc_now
+from habrmirror.crawl.middlewares import RequestBudgetSpent
+from habrmirror.crawl.spiders.base import HabrSpider
 from habrmirror.pages.errors import PageError
-from habrmirror.spiders.base import HabrSpider
+from habrmirror.store.marks import CrawlState, ListingWalk
 from habrmirror.urls import LISTING_KINDS, article_url, listing_url
 
 LISTING_META = "habr_listing"
@@ -161,9 +161,7 @@ class ArticlesSpider(HabrSpider):
             else:
                 if archived:
                     self.session.stats_inc("articles_refreshed")
-                yield self.article_request(
-                    entry.url, entry.id, article_priority(page_number)
-                )
+                yield self.article_request(entry.url, entry.id, article_priority(page_number))
         if passed:
             walk.reached_stop = True
             return

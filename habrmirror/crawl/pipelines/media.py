@@ -15,10 +15,10 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from habrmirror.archive.extension import WARC_META_KEY
+from habrmirror.crawl.recorder import WARC_META_KEY
+from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import Article, Image
 from habrmirror.pages.requisites import body_image_urls
-from habrmirror.session import ArchiveSession
 
 IMAGE_OF_META = "habr_image_of"
 RUN_CACHE_SIZE = (

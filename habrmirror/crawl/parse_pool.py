@@ -107,7 +107,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def worker_main() -> None:
-    """Entry point of ``python -m habrmirror.parse_pool``: the protocol on stdin/stdout, stray output to stderr."""
+    """Entry point of ``python -m habrmirror.crawl.parse_pool``: the protocol on stdin/stdout, stray output to stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the crawl decides
     outbox = os.dup(1)
     os.dup2(2, 1)  # a print() anywhere in the parsers must not corrupt the protocol
@@ -139,7 +139,7 @@ class _Worker(asyncio.Protocol):
         env = dict(os.environ)
         env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "habrmirror.parse_pool"],
+            [sys.executable, "-m", "habrmirror.crawl.parse_pool"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

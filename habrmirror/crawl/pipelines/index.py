@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 from scrapy.crawler import Crawler
 
+from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import Article, article_record
-from habrmirror.session import ArchiveSession
 
 
 class IndexPipeline:

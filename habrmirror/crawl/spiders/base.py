@@ -18,13 +18,13 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from habrmirror import __version__
-from habrmirror.archive.extension import FETCHED_AT_META, WARC_META_KEY
-from habrmirror.archive.layout import iso, utc_now
+from habrmirror.clock import iso, utc_now
+from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
+from habrmirror.crawl.parse_pool import ParsePool
+from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
+from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import Article, stamp_capture
-from habrmirror.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
-from habrmirror.parse_pool import ParsePool
-from habrmirror.session import ArchiveSession
 from habrmirror.urls import normalize_origin
 
 ARTICLE_ID_META = "habr_article_id"

@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from habrmirror.archive.layout import ArchiveDir
 from habrmirror.archive.reader import decoded_payload, read_record
-from habrmirror.captures import Capture, iter_captures, read_checkpoint
-from habrmirror.index import IndexStore
 from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
+from habrmirror.store.captures import Capture, iter_captures, read_checkpoint
+from habrmirror.store.index import IndexStore
+from habrmirror.store.layout import ArchiveDir
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import Article, article_record
 from habrmirror.schema import validation_errors
-from habrmirror.session import ArchiveSession
 
 
 class SchemaValidationPipeline:

@@ -4,7 +4,7 @@ Last step of the flow (item validated -> index row). A shard is rewritten whole 
 fsync, rename), so a reader never sees a torn line or two lines for one id, and a run touches only the shards it
 changes. Rows changed by a run are held in memory and written in batches (every ``flush_rows`` changes and at
 the end); what a kill loses from that batch is rebuilt from the append-only capture log on the next start
-(:mod:`habrmirror.recovery`).
+(:mod:`habrmirror.store.recovery`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from habrmirror.archive.layout import write_atomic
+from habrmirror.archive.atomic import write_atomic
 
 SHARD_SIZE = 1000
 IDS_FILE = "index-ids.bin"  # the archived-id bitmap, in DIR/state/

@@ -25,17 +25,19 @@ from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
 
+from habrmirror.archive.atomic import fsync_dir
 from habrmirror.archive.cdxj import cdxj_path, write_cdxj
-from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
-from habrmirror.captures import Capture, CaptureLog, capture_line
-from habrmirror.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
+from habrmirror.clock import iso, utc_now
 from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
 from habrmirror.pages import parse_article
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
-from habrmirror.recovery import CHECKPOINT_NAME
 from habrmirror.schema import validation_errors
+from habrmirror.store.captures import Capture, CaptureLog, capture_line
+from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
+from habrmirror.store.layout import ArchiveDir
+from habrmirror.store.recovery import CHECKPOINT_NAME
 from habrmirror.urls import article_id, is_article_url
 
 logger = logging.getLogger(__name__)
@@ -185,7 +187,7 @@ def reindex_archive(
     """Rebuild ``root/index/`` (and ``state/index-ids.bin``, the recovery checkpoint, missing CDXJ files) from
     ``root/warc/*.warc.gz``; rebuild ``captures/`` too when it is missing or empty or ``rebuild_captures``.
 
-    Raises :class:`~habrmirror.archive.layout.LockHeld` when another writer holds the archive.
+    Raises :class:`~habrmirror.store.layout.LockHeld` when another writer holds the archive.
     """
     archive = ArchiveDir(Path(root))
     if not archive.warc_dir.is_dir():

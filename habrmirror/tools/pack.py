@@ -29,8 +29,10 @@ from typing import IO, Any
 from cdxj_indexer.main import write_cdx_index
 
 from habrmirror import __version__
-from habrmirror.archive.layout import ArchiveDir, fsync_dir, iso, utc_now
-from habrmirror.index import iter_rows
+from habrmirror.archive.atomic import fsync_dir
+from habrmirror.clock import iso, utc_now
+from habrmirror.store.index import iter_rows
+from habrmirror.store.layout import ArchiveDir
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}

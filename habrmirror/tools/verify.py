@@ -3,7 +3,7 @@ resolvable, every index row pointing exactly at its article's bytes, every image
 
 Read-only, and the way back in the data flow: it reads what the crawl wrote (WARC -> index rows) and reports
 each fault with the file and byte offset where it is. WARC files are streamed one gzip member at a time; what
-the cross-checks need across files is kept as 64-bit keys (``habrmirror.reindex.url_key``), not strings.
+the cross-checks need across files is kept as 64-bit keys (``habrmirror.tools.reindex.url_key``), not strings.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from urllib.parse import urljoin
 from w3lib.url import safe_url_string
 
 from habrmirror.archive.cdxj import cdxj_path
-from habrmirror.archive.layout import ArchiveDir
 from habrmirror.archive.reader import OPEN_SUFFIX, GzipDamage, RecordMismatch, read_record
 from habrmirror.archive.strict import (
     ParsedRecord,
@@ -32,10 +31,11 @@ from habrmirror.archive.strict import (
     parse_record,
 )
 from habrmirror.archive.warc import DECHUNKED_HEADER, WARC_SUFFIX
-from habrmirror.index import shard_name
 from habrmirror.items import WarcPointer
-from habrmirror.reindex import MAX_REDIRECTS, url_key
 from habrmirror.schema import validation_errors
+from habrmirror.store.index import shard_name
+from habrmirror.store.layout import ArchiveDir
+from habrmirror.tools.reindex import MAX_REDIRECTS, url_key
 
 __all__ = ["Problem", "VerifyReport", "verify_archive"]
 

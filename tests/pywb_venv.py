@@ -135,7 +135,7 @@ def configure_collection(archive_root: Path, workdir: Path, name: str = "habr-di
     config = workdir / "config.yaml"
     # JSON strings are YAML scalars, so paths with spaces or colons need no YAML library.
     config.write_text(
-        "# written by habrmirror.replay.configure_collection: the archive served in place\n"
+        "# written by pywb_venv.configure_collection: the archive served in place\n"
         "collections:\n"
         f"  {json.dumps(name)}:\n"
         f"    index_paths: {json.dumps(str(root / 'indexes') + '/')}\n"

@@ -1,0 +1,1 @@
+"""Offline commands over an archive: ``verify``, ``reindex``, ``pack``. No network, no Scrapy."""
