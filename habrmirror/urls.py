@@ -13,15 +13,16 @@ DEFAULT_ORIGIN = "https://habr.com"
 # Every path shape an article has had on habr.com / m.habr.com / habrahabr.ru (with optional /ru|/en prefix):
 #   /post/ID/  /p/ID/  /ru/post/ID/  /ru/articles/ID/  /ru/news/ID/  /ru/news/t/ID/  /ru/blog/ID/
 #   /ru/company/NAME/blog/ID/  /ru/companies/NAME/articles/ID/  /ru/companies/NAME/news/ID/
+#   /ru/posts/ID/  /ru/companies/NAME/posts/ID/   (short "posts", often titleless, 2024+)
 #   /ru/amp/post/ID/  /ru/amp/publications/ID/   (AMP variants, 2021 and 2023+)
-#   /ru/article/ID/ (megapost cards, 2022)  /en/posts/ID/ (short "posts", 2024+)
+#   /ru/article/ID/ (megapost cards, 2022)
 #   /<prefix>/articles/ID/index.html   a saved static mirror of Habr (e.g. weekly-geekly's /articles/ID/)
 _ARTICLE_PATH = re.compile(
     r"""^(?P<mirror>/[^?#]*?)?/(?:(?:ru|en)/)?
         (?:
             (?:post|posts|p|articles?|news(?:/t)?|blog|sandbox)
           | company/[^/]+/blog
-          | companies/[^/]+/(?:articles|news|blog)
+          | companies/[^/]+/(?:articles|news|blog|posts)
           | amp/(?:post|publications)
           | (?:users|hub|hubs)/[^/]+/(?:blog|posts)
         )
@@ -65,9 +66,17 @@ def normalize_origin(origin: str) -> str:
     return origin
 
 
-def article_url(article: int, origin: str = DEFAULT_ORIGIN, language: str = "ru") -> str:
-    """The canonical article URL Habr uses today: ``{origin}/{lang}/articles/{id}/``."""
-    return f"{normalize_origin(origin)}/{language}/articles/{article}/"
+# Article.type -> the path section Habr serves that kind of publication under today.
+_SECTIONS = {"article": "articles", "news": "news", "post": "posts"}
+
+
+def article_url(
+    article: int, origin: str = DEFAULT_ORIGIN, language: str = "ru", kind: str | None = None
+) -> str:
+    """The canonical URL Habr uses today: ``{origin}/{lang}/articles/{id}/``; ``/news/`` and ``/posts/`` for a
+    ``kind`` (``Article.type``) of ``news`` or ``post``."""
+    section = _SECTIONS.get(kind or "article", "articles")
+    return f"{normalize_origin(origin)}/{language}/{section}/{article}/"
 
 
 def request_url(url_or_id: str | int, origin: str = DEFAULT_ORIGIN) -> str:

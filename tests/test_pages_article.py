@@ -394,3 +394,53 @@ def test_2019_legacy_page_fetched_today_keeps_its_fields() -> None:
     assert article.parser == "legacy/1"
     for field in ("author", "hubs", "tags", "statistics"):
         assert getattr(article, field) == expected(stem)["fields"][field], field
+
+
+# -- Pinia state (2025+) and short posts ------------------------------------------------------------------------------
+def test_pinia_post_without_title_is_a_post() -> None:
+    article = parsed("article-tm-1064400-company-2026")
+    assert (article.parser, article.type, article.title) == ("tm-pinia/1", "post", None)
+    # the generated <title>/og:title and the cut-off JSON-LD headline are not taken for a title
+    assert "Пост @ru_vds" not in (article.title or "") and article.text.startswith("Китайская память")
+    assert (
+        article.text_html
+        == page_state(
+            parse_document(decode_body((FIXTURES / "article-tm-1064400-company-2026.html").read_bytes()))
+        )["articlesList"]["articlesList"]["1064400"]["textHtml"]
+    )
+
+
+def test_pinia_post_body_is_read_from_the_dom() -> None:
+    """The rendered post body and the state's textHtml give the same text (the DOM is not a state copy)."""
+    from habrmirror.pages.article_tm import TmPiniaPage
+
+    body = (FIXTURES / "article-tm-1064400-company-2026.html").read_bytes()
+    doc = parse_document(decode_body(body))
+    page = TmPiniaPage("https://habr.com/ru/companies/ruvds/posts/1064400/", doc, None, page_state(doc))
+    element = page.body_element()
+    assert element is not None and "article-formatted-body" in (element.get("class") or "")
+    assert element.xpath("boolean(ancestor::div[contains(@class, 'tm-post-snippet__content')])")
+    dom = page.parse()
+    assert dom.text == parsed("article-tm-1064400-company-2026").text
+
+
+def test_pinia_article_with_title_keeps_it() -> None:
+    state = (
+        '{"articlesList":{"articlesList":{"7":{"id":"7","publicationType":"article","titleHtml":"Заголовок &amp; ко",'
+        '"textHtml":"<div><p>Текст</p></div>","timePublished":"2026-01-02T03:04:05+00:00","lang":"ru",'
+        '"hubs":[],"tags":[],"flows":[],"labels":[{"type":"translation","data":{}}],'
+        '"author":{"alias":"x","fullname":"X Y"},"statistics":{"score":1}}}}}'
+    )
+    html = (
+        '<html><head><link rel="canonical" href="https://habr.com/ru/articles/7/"></head><body><div id="app">'
+        '<div id="post-content-body"><div><div class="article-formatted-body"><div><p>Текст</p></div></div></div></div>'
+        f"</div><script>window.__PINIA_STATE__={state}</script></body></html>"
+    )
+    article = parse_article("https://habr.com/ru/articles/7/", html)
+    assert (article.parser, article.type, article.title) == ("tm-pinia/1", "article", "Заголовок & ко")
+    assert (article.author, article.author_name, article.labels, article.text) == (
+        "x",
+        "X Y",
+        ["translation"],
+        "Текст",
+    )

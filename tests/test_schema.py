@@ -89,3 +89,17 @@ def test_arrow_schema_follows_the_json_schema() -> None:
     assert schema.field("warc").type.field("offset").type == pa.int64()
     table = pa.Table.from_pylist([good_record()], schema=schema)  # a real record fits it
     assert table.num_rows == 1 and table.column("title").to_pylist() == ["t"]
+
+
+def test_a_titleless_post_is_a_valid_record() -> None:
+    """Short posts (type "post", 2024+) carry no title: the record says null and still validates."""
+    from pathlib import Path
+
+    from habrmirror.pages import parse_article
+
+    page = Path(__file__).parent / "fixtures" / "habr" / "article-tm-1064400-company-2026.html"
+    article = parse_article("https://habr.com/ru/companies/ruvds/posts/1064400/", page.read_bytes())
+    record = article_record(article)
+    assert (record["type"], record["title"]) == ("post", None)
+    assert validation_errors(record) == []
+    assert "post" in article_validator().schema["properties"]["type"]["description"]

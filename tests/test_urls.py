@@ -31,6 +31,11 @@ FORMS = [
     ("https://weekly-geekly.github.io/articles/100000/index.html", 100000),
     ("http://127.0.0.1:8089/mirror/articles/100000/index.html", 100000),
     ("https://habr.com/en/posts/454184/", 454184),
+    # short "posts" (2024+), also in company blogs
+    ("https://habr.com/ru/posts/1064400/", 1064400),
+    ("https://habr.com/ru/companies/ruvds/posts/1064400/", 1064400),
+    ("https://habr.com/en/companies/ruvds/posts/1064400/?utm_source=x", 1064400),
+    ("http://127.0.0.1:8089/ru/companies/ruvds/posts/1064400/", 1064400),
 ]
 
 
@@ -47,6 +52,10 @@ def test_article_id_from_every_form(text: str, expected: int) -> None:
         "https://habr.com/ru/hubs/python/",
         "https://habr.com/ru/users/someone/",
         "https://habr.com/ru/articles/454184/comments/",
+        "https://habr.com/ru/posts/",
+        "https://habr.com/ru/companies/ruvds/posts/",
+        "https://habr.com/ru/companies/ruvds/posts/page2/",
+        "https://habr.com/ru/hubs/electronics/posts/",
         "hello",
         "",
     ],
@@ -102,3 +111,14 @@ def test_absolute_is_urljoin_for_every_link_on_the_real_pages() -> None:
                 assert absolute(base, value) == urljoin(base, value), value
             checked += 1
     assert checked > 3000
+
+
+def test_posts_urls() -> None:
+    assert is_article_url("https://habr.com/ru/companies/ruvds/posts/1064400/")
+    assert is_article_url("/ru/posts/1064400/")
+    assert not is_article_url("1064400")
+    assert article_url(1064400, kind="post") == "https://habr.com/ru/posts/1064400/"
+    assert article_url(7, "http://127.0.0.1:9", "en", kind="news") == "http://127.0.0.1:9/en/news/7/"
+    assert article_url(7, kind="megapost") == article_url(7, kind=None) == "https://habr.com/ru/articles/7/"
+    url = "https://habr.com/ru/companies/ruvds/posts/1064400/"
+    assert request_url(url, "http://127.0.0.1:9") == url

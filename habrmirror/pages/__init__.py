@@ -7,6 +7,7 @@ era's page class. Layouts (``Article.parser`` values) and their classes:
 =====================  =====================================  ==========================================
 parser                 class                                   markup
 =====================  =====================================  ==========================================
+``tm-pinia/1``         ``article_tm.TmPiniaPage``              2025+ raw SSR with ``__PINIA_STATE__``; short posts
 ``tm-ssr/1``           ``article_tm.TmSsrPage``                2021+ raw SSR with ``__INITIAL_STATE__``
 ``tm-dom/1``           ``article_tm.TmDomPage``                2021+ DOM only (browser-saved, 2024+ #mount)
 ``tm-amp/1``           ``article_tm.TmAmpPage``                AMP variant (``<html ⚡>``)
@@ -33,7 +34,7 @@ from habrmirror.items import Article
 from habrmirror.pages.article_base import ArticlePage
 from habrmirror.pages.article_legacy import LegacyPage
 from habrmirror.pages.article_mirror import MirrorPage
-from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmSsrPage
+from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmPiniaPage, TmSsrPage
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, PageError, ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing  # the listing page objects (another module)
 from habrmirror.pages.state import has_page_state, page_state
@@ -55,6 +56,7 @@ __all__ = [
 # Registry order; detection ranks the matches by ``ArticlePage.specificity`` (how much of its era's markup a
 # class's ``matches`` requires), and registry order is the order among equals.
 ARTICLE_PAGES: tuple[type[ArticlePage], ...] = (
+    TmPiniaPage,  # before tm-ssr, which it refines
     TmAmpPage,
     TmSsrPage,
     TmMobile2019Page,

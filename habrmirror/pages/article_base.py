@@ -212,6 +212,8 @@ class ArticlePage:
             return "news"
         if re.search(r"/articles/\d+/?$", path):  # 2023+ canonical form of a (non-news) article
             return "article"
+        if re.search(r"/posts/\d+/?$", path):  # 2024+ short posts: /ru/posts/ID/, /ru/companies/X/posts/ID/
+            return "post"
         return None
 
     def statistics(self) -> dict[str, int] | None:

@@ -8,6 +8,8 @@ Place in the flow: ``habrmirror.pages.parse_article`` picks one of these after d
   variant. Selectors list the class names of each era next to each other.
 * ``tm-ssr/1``  :class:`TmSsrPage` (a ``TmDomPage``) - raw SSR with ``window.__INITIAL_STATE__``: fields come from
   the state's ``articlesList.articlesList[id]`` (the kek/v2 article JSON), the DOM fills what the state lacks.
+* ``tm-pinia/1``  :class:`TmPiniaPage` (a ``TmSsrPage``) - raw SSR with Pinia's ``window.__PINIA_STATE__`` (2025+):
+  ``publicationType``, ``labels``, and the short "posts" (``/ru/posts/ID/``, often without a title).
 * ``tm-amp/1``  :class:`TmAmpPage` - the AMP variant (``<html ⚡>``, ``/amp/post|publications/ID/``).
 * ``tm-mobile-2019/1``  :class:`TmMobile2019Page` - m.habr.com Vue SSR 2019 (habr-version 2.5.x); its state uses the
   older schema (``contentHTML`` entity-escaped, ``date``, ``viewsCount``).
@@ -24,6 +26,7 @@ from typing import Any, ClassVar
 from lxml.html import HtmlElement
 
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
+from habrmirror.pages.state import is_pinia
 from habrmirror.pages.text import (
     HTML_PARSER,
     class_xpath,
@@ -385,6 +388,78 @@ class TmSsrPage(_TmStatePage):
 
     def format(self) -> str | None:
         return self.state.get("format") or super().format()
+
+
+# Habr's own publication kinds (``postType`` until 2025, ``publicationType`` in the Pinia state) -> Article.type.
+_PUBLICATION_TYPES = {"megaproject": "megapost"}
+
+
+class TmPiniaPage(TmSsrPage):
+    """Raw SSR page whose state is Pinia's ``window.__PINIA_STATE__`` (2025+, habr-version 2.3xx): the same
+    ``articlesList`` as tm-ssr, with ``publicationType`` for ``postType``, and short "posts" (often titleless) laid
+    out as a ``tm-post-presenter`` holding one ``tm-post-snippet`` instead of the article presenter."""
+
+    name = "tm-pinia"
+    version = 1
+    valid_from = date(2025, 1, 1)
+    specificity = 40  # the Pinia state script on top of what tm-ssr requires
+
+    @classmethod
+    def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
+        return is_pinia(text) and super().matches(doc, text, state)
+
+    @cached_property
+    def is_post(self) -> bool:
+        return self.post_type() == "post"
+
+    # Posts: <article class="tm-post-presenter__content"> (2024+); articles keep tm-article-presenter__content.
+    @cached_property
+    def root(self) -> HtmlElement | None:
+        post = self.first_with_class(self.doc, "tm-post-presenter__content", tag="article")
+        return post if post is not None else super().root
+
+    @cached_property
+    def header(self) -> HtmlElement | None:
+        # A post's author, date, hubs and labels sit in its div.tm-post-snippet (its presenter header is empty).
+        snippet = self.first(self.root, f"./div[{_has('tm-post-snippet')}]")
+        return snippet if snippet is not None else super().header
+
+    @cached_property
+    def counters(self) -> HtmlElement | None:
+        # A post's votes, bookmarks and comments counters: div.tm-post-snippet__icons inside the snippet.
+        icons = self.first(self.header, f"./div[{_has('tm-post-snippet__icons')}]")
+        return icons if icons is not None else super().counters
+
+    def body_element(self) -> HtmlElement | None:
+        # A post has no #post-content-body: .tm-post-snippet__content > div > div > .article-formatted-body.
+        if self.doc.find('.//div[@id="post-content-body"]') is None:
+            content = self.first(self.header, f".//div[{_has('tm-post-snippet__content')}]")
+            body = self.first_with_class(content, "article-formatted-body")
+            if body is not None:
+                return body
+        return super().body_element()
+
+    def title(self) -> str | None:
+        if self.state.get("titleHtml") or not self.is_post:
+            return super().title()
+        # A titleless post: og:title / <title> are Habr's generated "Пост @login — Блог компании X — 30.07 10:00",
+        # and JSON-LD headline is the cut-off preview; neither is a title.
+        return self.text_of(self.first(self.header, ".//h1"))
+
+    def post_type(self) -> str | None:
+        kind = self.state.get("publicationType") or self.state.get("postType")
+        if isinstance(kind, str) and kind:
+            return _PUBLICATION_TYPES.get(kind, kind)
+        return super().post_type()
+
+    def labels(self) -> list[str]:
+        # "postLabels" became "labels" in the Pinia state (same {type, data} entries).
+        labels = self.state.get("postLabels", self.state.get("labels"))
+        if not isinstance(labels, list):
+            return super().labels()
+        return unique(
+            [label.get("type") for label in labels if isinstance(label, dict) and label.get("type")]
+        )
 
 
 class TmAmpPage(TmDomPage):
