@@ -105,6 +105,8 @@ def test_samples_are_byte_exact_copies_of_the_fixtures() -> None:
         ("/ru/articles/957816/", "article-tm-957816-browsersaved-2025.html"),
         ("/ru/amp/publications/483202/", "article-amp-483202.html"),
         ("/mirror/articles/100000/index.html", "mirror-weekly-geekly-article-100000.html"),
+        ("/ru/companies/ruvds/posts/1064400/", "article-tm-1064400-company-2026.html"),
+        ("/ru/companies/parallels/articles/462783/", "article-legacy-462783-company-2019.html"),
     ],
 )
 def test_real_page_is_the_saved_page_except_media_urls(
@@ -361,3 +363,33 @@ def test_sent_log_is_one_json_object_per_response(replica: ReplicaProcess) -> No
             "body_length",
             "content_encoding",
         } <= set(record)
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/ru/posts/1064400/", "/ru/companies/ruvds/posts/1064400/"),  # a post's short form
+        ("/ru/companies/other/posts/1064400/", "/ru/companies/ruvds/posts/1064400/"),
+        ("/ru/posts/568382/", "/ru/articles/568382/"),  # an article is not a post
+        ("/ru/companies/x/posts/1000/", "/ru/articles/1000/"),
+    ],
+)
+def test_posts_forms_move_to_the_publication(replica: ReplicaProcess, path: str, location: str) -> None:
+    answer = raw_get(replica.origin, path)
+    assert answer["status_line"] == "HTTP/1.1 301 Moved Permanently"
+    assert answer["headers"]["location"] == replica.origin + location
+
+
+@pytest.mark.parametrize(
+    "path", ["/ru/articles/1064400/", "/ru/posts/999999999/", "/ru/companies/x/articles/483202/"]
+)
+def test_posts_and_company_forms_404(replica: ReplicaProcess, path: str) -> None:
+    """A post is not served as an article, an unknown id is unknown, the AMP-only page has no company form."""
+    assert raw_get(replica.origin, path)["status_line"] == "HTTP/1.1 404 Not Found"
+
+
+def test_the_post_is_served_but_not_listed(replica: ReplicaProcess) -> None:
+    listing = raw_get(replica.origin, "/ru/articles/")["body"]
+    assert b"1064400" not in listing
+    [entry] = [entry for entry in load_sample_entries() if entry.id == 1064400]
+    assert (entry.type, entry.title, entry.author) == ("post", "", "ru_vds")

@@ -47,7 +47,7 @@ class Entry:
     """One article the replica knows; ``sample`` is the saved page (real) or the template page (synthetic)."""
 
     id: int
-    type: str  # "article" or "news"
+    type: str  # "article", "news" or "post"
     title: str
     author: str
     published: str  # ISO 8601 UTC, e.g. "2021-07-19T07:02:37Z"
@@ -301,6 +301,15 @@ SAMPLE_PAGES: dict[str, tuple[int, str, list[str], bool, bool]] = {
     "article-tm-957816-browsersaved-2025.html": (957816, "tm-browsersaved", [], True, True),
     # The AMP rendering of 483202: only its AMP URL, never the canonical one, and not in listings.
     "article-amp-483202.html": (483202, "amp", ["/ru/amp/publications/483202/"], False, False),
+    # A short company-blog "post" (2026, Pinia state, no title): only at its posts URL (/ru/posts/ID/ redirects
+    # there), not at /ru/articles/ID/, and not in listings (the replica's listings render articles and news).
+    "article-tm-1064400-company-2026.html": (
+        1064400,
+        "tm",
+        ["/ru/companies/ruvds/posts/1064400/"],
+        False,
+        False,
+    ),
     # A page of a third-party mirror of Habr (weekly-geekly), served under /mirror/.
     "mirror-weekly-geekly-article-100000.html": (
         100000,
@@ -340,6 +349,8 @@ def _read_sample(name: str, article: int, era: str) -> dict[str, object]:
         return (item if isinstance(item, str) else item.text_content()).strip()
 
     title = first("//meta[@property='og:title']/@content") or first("//h1") or first("//title")
+    if '"publicationType":"post"' in (SAMPLES_DIR / name).read_text("utf-8", "replace") and not first("//h1"):
+        title = ""  # a titleless short post: og:title is Habr's generated "Пост @login — ..."
     if era == "legacy":
         author = first("//*[contains(@class,'post__meta')]//*[contains(@class,'user-info__nickname')]")
         stamp = first("//*[contains(@class,'post__time')]/@data-time_published")
@@ -376,7 +387,9 @@ def _read_sample(name: str, article: int, era: str) -> dict[str, object]:
         body = "//*[@id='post-content-body']"
     hubs = []
     for link in hub_links:
-        slug = link.get("href", "").rstrip("/").rsplit("/", 1)[-1]
+        # /ru/hub/X/, /ru/hubs/X/, /ru/hubs/X/posts/ (2026 post pages), company blogs /ru/companies/X/posts/
+        named = re.search(r"/(?:hubs?|company|companies)/([^/?#]+)", link.get("href", ""))
+        slug = named.group(1) if named else link.get("href", "").rstrip("/").rsplit("/", 1)[-1]
         name = " ".join(link.text_content().replace("*", "").split())
         if slug and name and [slug, name] not in hubs:
             hubs.append([slug, name])
@@ -397,7 +410,7 @@ def build_sample_catalog() -> dict[str, object]:
         facts = _read_sample(name, article, era)
         entry = Entry(
             id=article,
-            type="article",
+            type="post" if any("/posts/" in path for path in paths) else "article",
             sample=name,
             era=era,
             paths=paths,

@@ -76,6 +76,10 @@ BLOCKED_PAGE = """<!DOCTYPE html>
 """
 
 _ARTICLE = re.compile(r"^/(?:(?P<lang>ru|en)/)?(?P<kind>articles|news|post|p)/(?P<id>\d+)/?$")
+# Today's company-blog forms (/ru/companies/X/articles/ID/) and short posts (/ru/posts/ID/, /ru/companies/X/posts/ID/)
+_PUBLICATION = re.compile(
+    r"^/(?P<lang>ru|en)/(?:companies/[^/]+/)?(?P<kind>articles|news|posts)/(?P<id>\d+)/$"
+)
 _AMP = re.compile(r"^/(?:ru/)?amp/post/(?P<id>\d+)/?$")
 _LISTING = re.compile(r"^/ru/(?P<kind>articles|news|all)/(?:page(?P<page>\d+)/)?$")
 
@@ -188,6 +192,11 @@ class Replica:
         if path in self._paths:
             entry = self.catalog.get(self._paths[path])
             return self.article(entry, request) if entry else self.not_found()
+        publication = _PUBLICATION.match(path)
+        if publication and (
+            publication["kind"] == "posts" or path.startswith(f"/{publication['lang']}/companies/")
+        ):
+            return self._publication_path(publication["kind"], int(publication["id"]), request)
         match = _ARTICLE.match(path)
         if match:
             return self._article_path(match["kind"], int(match["id"]), match["lang"], path, request)
@@ -209,6 +218,24 @@ class Replica:
         if kind == "news" and entry.type != "news":
             return self.redirect(entry.path)
         return self.article(entry, request)  # /ru/articles/ID/ answers for news too
+
+    def _publication_path(self, kind: str, article: int, request: Request) -> Response:
+        """A company-blog or posts form not among the entry's own paths: a post moves to its posts path, an
+        article or news entry answers 200 at its company form (today's URL of company articles) and moves from a
+        posts form to its own path."""
+        entry = self.catalog.get(article)
+        if entry is None:
+            return self.not_found()
+        if entry.type == "post":
+            posts = next((path for path in entry.paths if "/posts/" in path), None)
+            return self.redirect(posts) if posts else self.article(entry, request)
+        if not entry.canonical:
+            return self.not_found()
+        if kind == "posts":
+            return self.redirect(entry.path)
+        if kind == "news" and entry.type != "news":
+            return self.redirect(entry.path)
+        return self.article(entry, request)
 
     def article(self, entry: Entry, request: Request) -> Response:
         """200 with the article page (and its gzip form, when the renderer has it cheaply)."""
