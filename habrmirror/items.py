@@ -1,8 +1,8 @@
 """The data that flows through a crawl: plain dataclasses, nothing else.
 
-Page objects (``habrmirror.pages``) build an :class:`Article`; the pipelines fill in what only the crawl knows
-(``fetched_url``, ``captured_at``, ``warc``, each image's ``archived``/``error``); the index pipeline writes
-:func:`article_record` of it as one JSON line. The JSON Schema in ``schema/article.schema.json`` is the
+Page objects (``habrmirror.pages``) build an :class:`Article`; ``habrmirror.capture`` fills in what only the
+capture knows (``fetched_url``, ``captured_at``, ``warc``; the media pipeline each image's ``archived`` and
+``error``); the index gets :func:`article_record` of it as one JSON line. The JSON Schema in ``schema/article.schema.json`` is the
 contract for that line, and a test keeps it, this module and the README field table in agreement.
 """
 
@@ -93,22 +93,6 @@ STATISTICS_KEYS = (
     "votesCountPlus",
     "votesCountMinus",
 )
-
-
-def stamp_capture(
-    article: Article,
-    fetched_url: str,
-    captured_at: str,
-    warc: WarcPointer | None,
-    images: list[Image] | None = None,
-) -> Article:
-    """Fill in what only the capture knows (the crawl, crash recovery and reindex all do it this one way)."""
-    article.fetched_url = fetched_url
-    article.captured_at = captured_at
-    article.warc = warc
-    if images is not None:
-        article.images = images
-    return article
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))

@@ -27,6 +27,7 @@ HABR_REQUEST_BUDGET = 0  # stop the run after this many requests (0 = no budget)
 HABR_INDEX_FLUSH_ROWS = 1000  # rewrite dirty index shards after this many changed rows (and at the end); a kill replays at most this many captures from the WARC
 HABR_RETRY_AFTER_MAX = 600  # longest Retry-After (seconds) a 429/503 is waited for; longer ones give up
 HABR_RETRY_BACKOFF = 2.0  # first backoff (seconds, doubling) for a 429/503 without Retry-After
+HABR_COMMAND = ""  # what started this writer, as the archive's lock names it to a second writer ("" = scrapy crawl SPIDER)
 HABR_PROGRESS_INTERVAL = 10  # seconds between progress lines (0 = off)
 
 # --- politeness --------------------------------------------------------------------------------------------------

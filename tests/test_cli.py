@@ -25,7 +25,7 @@ def test_replica_command_serves_the_saved_pages() -> None:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line.startswith("replica serving 13 articles at http://127.0.0.1:"), line
+        assert line.startswith("replica serving 14 articles at http://127.0.0.1:"), line
         origin = line.rsplit(" ", 1)[1].strip()
         with urllib.request.urlopen(f"{origin}/ru/articles/568382/") as response:
             assert "Digital-мероприятия в Москве".encode() in response.read()

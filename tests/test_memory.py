@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 FRAGMENT = """
 import sys
 if sys.argv[1] == "fixed":
-    from habrmirror.crawl.memory import return_large_buffers
+    from habrmirror.store.memory import return_large_buffers
     assert return_large_buffers()
 big = bytearray(2 << 20)
 del big  # glibc raises its mmap threshold to 2 MiB on this free (unless fixed)

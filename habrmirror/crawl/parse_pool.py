@@ -29,15 +29,13 @@ import signal
 import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
-from habrmirror.archive.reader import UnsupportedEncoding, decode_content
+from habrmirror.capture import CaptureResult, FetchedPage, decode_page, judge, parse_encoded
 from habrmirror.items import Article
-from habrmirror.pages import parse_article
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing
 
@@ -50,21 +48,8 @@ BACKLOG_TO_DECODE_HERE = 4
 PIPE_SIZE = 1 << 20  # bytes the kernel may buffer per pipe (F_SETPIPE_SZ; the default 64 KiB holds one page)
 
 
-def decode_page(body: bytes, content_encoding: str | None) -> bytes:
-    """The body without its Content-Encoding; a body that does not decode is a ParseError of that page."""
-    try:
-        return decode_content(body, content_encoding)
-    except (UnsupportedEncoding, OSError, zlib.error) as error:
-        raise ParseError(f"cannot decode Content-Encoding {content_encoding!r}: {error}") from None
-
-
-def parse_encoded(url: str, body: bytes, content_encoding: str | None, fetched_at: datetime) -> Article:
-    """Decode the body as it came over the wire, then parse it."""
-    return parse_article(url, decode_page(body, content_encoding), fetched_at)
-
-
 # What a worker may be asked to run, by name (a request names its task; code never crosses the pipe).
-TASKS: dict[str, Callable[..., Any]] = {"article": parse_encoded, "listing": parse_listing}
+TASKS: dict[str, Callable[..., Any]] = {"article": parse_encoded, "capture": judge, "listing": parse_listing}
 
 
 class WorkerDied(RuntimeError):
@@ -238,6 +223,19 @@ class ParsePool:
             # share the work. Measured on the 2,000-post benchmark: the crawl 5% faster end to end.
             body, content_encoding = decode_page(body, content_encoding), None
         return cast(Article, await self._run("article", (url, body, content_encoding, fetched_at)))
+
+    async def judge(self, page: FetchedPage) -> CaptureResult:
+        """:func:`habrmirror.capture.judge` of a fetched article page (status, decoding, parsing)."""
+        if self.workers <= 0:
+            return judge(page)
+        if page.content_encoding and self._backlog() >= BACKLOG_TO_DECODE_HERE:
+            # As in parse(): the workers are behind, so this process decompresses (a body that does not
+            # decode is judged here, the same way the worker would).
+            try:
+                page.body, page.content_encoding = decode_page(page.body, page.content_encoding), None
+            except ParseError:
+                return judge(page)
+        return cast(CaptureResult, await self._run("capture", (page,)))
 
     async def parse_listing(self, url: str, body: bytes) -> ListingPage:
         """The entries of a listing page (same pool, so the crawl's main process only routes)."""

@@ -88,9 +88,9 @@ class WarcRecorder:
     ) -> None:
         self.session = session
         self.cdxj_lines = CdxjLines() if cdxj else None  # None: no CDXJ (HABR_CDXJ off)
-        root = session.archive.root
+        root = session.root
         self.digests = DigestIndex(root) if dedup else None
-        for path in session.repaired_warcs:
+        for path in session.writer.repaired_warcs:
             self._finished(path)
         self.writer = WarcWriter(
             root,
@@ -139,9 +139,9 @@ class WarcRecorder:
 
     def _finished(self, path: Path) -> None:
         """A WARC file was closed: list it in the run summary and index it for replay tools."""
-        self.session.warc_files.append(str(path.relative_to(self.session.archive.root)))
+        self.session.note_warc_file(path)
         if self.cdxj_lines is not None:
             try:
-                self.cdxj_lines.write(path, self.session.archive.cdxj_dir)
+                self.cdxj_lines.write(path, self.session.writer.archive.cdxj_dir)
             except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
                 logger.error("could not write the CDXJ index of %s: %s", path, error)

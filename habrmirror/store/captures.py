@@ -10,28 +10,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.capture import CaptureResult, Outcome
 from habrmirror.items import WarcPointer
-
-# Outcomes a capture can have; the run summary counts them.
-OUTCOMES = (
-    "archived",  # page parsed, row written to the index
-    "gone",  # 404/410: deleted or never existed
-    "forbidden",  # 403: draft or hidden post
-    "not_article",  # the URL answered with something that is not an article page
-    "blocked",  # captcha / rate-limit page
-    "parse_error",  # an article page we could not read (bytes are in the WARC)
-    "invalid",  # item failed the JSON Schema
-    "http_error",  # other HTTP status
-    "network_error",  # DNS, connection, timeout
-    "robots",  # not requested: robots.txt disallows the URL (a skip, not a failure)
-)
 
 
 @dataclass
@@ -42,12 +29,31 @@ class Capture:
     url: str
     time: str
     status: int | None
-    outcome: str
+    outcome: str  # a habrmirror.capture.Outcome value
     reason: str | None = None
     warc: WarcPointer | None = None  # the record holding the page bytes (for a revisit: the original)
     run: str | None = None
     images: list[dict[str, Any]] | None = None  # [{url, archived, error}] of an archived article
     revisit: bool = False  # the page bytes were identical to an archived capture (a revisit record)
+
+    @classmethod
+    def of(cls, result: CaptureResult, run: str | None) -> Capture:
+        """The log line of a capture result (an archived one lists its images' outcomes)."""
+        archived = result.outcome is Outcome.ARCHIVED and result.article is not None
+        return cls(
+            id=result.id,
+            url=result.url,
+            time=result.time,
+            status=result.status,
+            outcome=result.outcome.value,
+            reason=result.reason,
+            warc=result.pointer,
+            run=run,
+            images=[asdict(image) for image in result.article.images]
+            if archived and result.article
+            else None,
+            revisit=result.revisit,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Capture:

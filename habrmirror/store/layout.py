@@ -116,3 +116,16 @@ class ArchiveDir:
             yield handle
         finally:
             handle.close()
+
+
+def remove_stale_temp_files(archive: ArchiveDir) -> int:
+    """Delete the ``.NAME.*.tmp`` files a run killed inside an atomic write left (their targets are intact).
+
+    Call it only while holding the writer lock: a live writer's temp file would be removed under it.
+    """
+    removed = 0
+    for directory in (archive.root, archive.index_dir, archive.state_dir, archive.runs_dir, archive.cdxj_dir):
+        for path in directory.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

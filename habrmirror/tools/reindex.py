@@ -17,8 +17,8 @@ import shutil
 import time
 from array import array
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urljoin
@@ -29,11 +29,9 @@ from habrmirror.archive.atomic import fsync_dir
 from habrmirror.archive.cdxj import cdxj_path, write_cdxj
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
-from habrmirror.clock import iso, utc_now
-from habrmirror.items import Image, WarcPointer, article_record, stamp_capture
-from habrmirror.pages import parse_article
-from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
-from habrmirror.schema import validation_errors
+from habrmirror.capture import CaptureResult, FetchedPage, Outcome, finish, judge
+from habrmirror.clock import parse_utc, utc_now
+from habrmirror.items import Image, WarcPointer
 from habrmirror.store.captures import Capture, CaptureLog, capture_line
 from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
 from habrmirror.store.layout import ArchiveDir
@@ -58,12 +56,6 @@ def url_key(text: str) -> int:
     return int.from_bytes(
         hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
     )
-
-
-def parse_warc_date(text: str) -> datetime:
-    """WARC-Date (``...Z``, with or without fractions) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -265,7 +257,7 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
             kind = _event_kind(status, html)
             if kind is None:
                 continue  # redirects, 5xx, non-HTML: not an article capture
-            date = parse_warc_date(str(headers.get_header("WARC-Date")))
+            date = parse_utc(str(headers.get_header("WARC-Date")))
             refers_to = headers.get_header("WARC-Refers-To") if at.rec_type == "revisit" else None
             scan.events.append(_Event(date, order, kind, url, _url_id(url), status, pointer, refers_to))
     return scan
@@ -315,7 +307,7 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
             if shards[rank] != shard:
                 store.flush()
                 shard = shards[rank]
-            capture = _apply(archive, scan, store, resolver, ranks, rank, event, report, spool is not None)
+            capture = _apply(archive, scan, store, resolver, ranks, rank, event, report)
             if spool is not None and positions is not None and capture is not None:
                 positions[rank] = spool.tell()
                 spool.write(capture_line(capture))
@@ -375,69 +367,62 @@ def _apply(
     rank: int,
     event: _Event,
     report: ReindexReport,
-    want_capture: bool,
 ) -> Capture | None:
     """Apply one article-URL answer to the index as the crawl did; the capture line it stands for."""
-    captured_at = iso(event.date)
-    url_id = event.url_id
-    if event.kind == "gone":
-        report.gone += 1
-        if url_id is not None and 0 <= ranks.get(url_id) < rank:
-            store.mark_gone(url_id, captured_at)
-        reason = f"HTTP {event.status}: deleted or never existed"
-        return Capture(url_id, event.url, captured_at, event.status, "gone", reason, event.pointer)
-    if event.kind == "forbidden":
-        reason = "HTTP 403: draft or hidden post"
-        return Capture(url_id, event.url, captured_at, 403, "forbidden", reason, event.pointer)
-
-    report.article_captures += 1
-    revisit = event.refers_to is not None
-    pointer = scan.originals.get(event.refers_to) if event.refers_to else event.pointer
-    if pointer is None:
-        report.unreadable.append((event.url, f"revisit refers to {event.refers_to}, which no WARC holds"))
-        return None
-    tick = time.perf_counter()
-    try:
-        body = decoded_payload(read_record(archive.root, pointer))
-    except Exception as error:  # a damaged record is reported; the rest of the archive is still indexed
-        report.unreadable.append((event.url, f"{pointer.filename}@{pointer.offset}: {error}"))
-        return None
-    finally:
-        report.read_seconds += time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    try:
-        try:
-            article = parse_article(event.url, body, event.date)
-        except NotAnArticlePage as error:
-            report.skipped_not_article += 1
-            return Capture(url_id, event.url, captured_at, 200, "not_article", str(error), pointer)
-        except BlockedPage as error:
-            report.blocked += 1
-            return Capture(url_id, event.url, captured_at, 200, "blocked", str(error), pointer)
-        except ParseError as error:
-            report.parse_error_count += 1
-            if len(report.parse_errors) < MAX_LISTED:
-                report.parse_errors.append((event.url, str(error)))
-            return Capture(url_id, event.url, captured_at, 200, "parse_error", str(error), pointer)
-        resolved = [resolver.image(image) for image in article.images]
-        row = article_record(stamp_capture(article, event.url, captured_at, pointer, resolved))
-        errors = validation_errors(row)
-        if errors:
-            report.invalid += 1
-            reason = "; ".join(f"{name}: {message}" for name, message in errors[:5])
-            return Capture(article.id, event.url, captured_at, 200, "invalid", reason, pointer)
-        if ranks.get(article.id) < rank:  # the latest capture of an id holds its row
-            store.put(row)
-            ranks.set(article.id, rank)
-    finally:
-        report.parse_seconds += time.perf_counter() - tick
-    report.articles += 1
-    report.revisits += revisit
-    images = [asdict(image) for image in article.images] if want_capture else None
-    return Capture(
-        article.id, event.url, captured_at, 200, "archived", None, pointer, images=images, revisit=revisit
+    page = FetchedPage(
+        event.url, event.status, b"", event.date, pointer=event.pointer, article_id=event.url_id
     )
+    if event.kind == "page":
+        report.article_captures += 1
+        page.revisit = event.refers_to is not None
+        page.pointer = scan.originals.get(event.refers_to) if event.refers_to else event.pointer
+        if page.pointer is None:
+            report.unreadable.append((event.url, f"revisit refers to {event.refers_to}, which no WARC holds"))
+            return None
+        tick = time.perf_counter()
+        try:
+            page.body = decoded_payload(read_record(archive.root, page.pointer))
+        except Exception as error:  # a damaged record is reported; the rest of the archive is still indexed
+            report.unreadable.append((event.url, f"{page.pointer.filename}@{page.pointer.offset}: {error}"))
+            return None
+        finally:
+            report.read_seconds += time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    result = judge(page)
+    if result.article is not None:
+        result = finish(result, [resolver.image(image) for image in result.article.images])
+    report.parse_seconds += time.perf_counter() - tick
+    _count(report, result)
+    if result.outcome is Outcome.GONE:
+        if event.url_id is not None and 0 <= ranks.get(event.url_id) < rank:
+            store.mark_gone(event.url_id, result.time)
+    elif (
+        result.row is not None and ranks.get(result.row["id"]) < rank
+    ):  # the latest capture of an id holds its row
+        store.put(result.row)
+        ranks.set(result.row["id"], rank)
+    return Capture.of(result, run=None)
+
+
+def _count(report: ReindexReport, result: CaptureResult) -> None:
+    """The report's counters for one judged capture."""
+    outcome = result.outcome
+    if outcome is Outcome.ARCHIVED:
+        report.articles += 1
+        report.revisits += result.revisit
+    elif outcome is Outcome.GONE:
+        report.gone += 1
+    elif outcome is Outcome.NOT_ARTICLE:
+        report.skipped_not_article += 1
+    elif outcome is Outcome.BLOCKED:
+        report.blocked += 1
+    elif outcome is Outcome.INVALID:
+        report.invalid += 1
+    elif outcome is Outcome.PARSE_ERROR:
+        report.parse_error_count += 1
+        if len(report.parse_errors) < MAX_LISTED:
+            report.parse_errors.append((result.url, result.reason or ""))
 
 
 def _url_id(url: str) -> int | None:

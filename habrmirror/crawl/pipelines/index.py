@@ -1,38 +1,30 @@
-"""IndexPipeline: the last step, an archived article becomes its index row and a line in the capture log.
+"""IndexPipeline: the last step, an archived capture becomes a line in the capture log and its index row.
 
-The capture is appended first and the row buffered after it, so a row never reaches disk before the capture
+The session logs the capture first and puts the row after it, so a row never reaches disk before the capture
 that explains it (crash recovery replays captures the last index flush did not cover).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from typing import Any
 
 from scrapy.crawler import Crawler
 
+from habrmirror.capture import CaptureResult
 from habrmirror.crawl.session import ArchiveSession
-from habrmirror.items import Article, article_record
 
 
 class IndexPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.session = ArchiveSession.of(crawler)
+    def __init__(self, session: ArchiveSession) -> None:
+        self.session = session
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexPipeline:
-        return cls(crawler)
+        return cls(ArchiveSession.of(crawler))
 
-    def process_item(self, item: Article) -> Article:
-        context = self.session.capture_context.pop(item.id, {})
-        self.session.record(
-            item.id,
-            item.fetched_url or "",
-            context.get("status"),
-            "archived",
-            warc=item.warc,
-            images=[asdict(image) for image in item.images],
-            revisit=bool(context.get("revisit")),
-            time=item.captured_at,
-        )
-        self.session.put_row(article_record(item))
-        return item
+    def process_item(self, item: CaptureResult) -> dict[str, Any]:
+        """Log and index the capture; what leaves the pipelines (Scrapy's item feeds, scrapyd's items_dir) is
+        the index row, exactly as ``index/`` holds it."""
+        self.session.record(item)
+        assert item.row is not None  # SchemaValidationPipeline ran finish()
+        return item.row

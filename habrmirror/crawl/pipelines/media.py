@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 
+from habrmirror.capture import CaptureResult
 from habrmirror.crawl.recorder import WARC_META_KEY
 from habrmirror.crawl.session import ArchiveSession
-from habrmirror.items import Article, Image
+from habrmirror.items import Image
 from habrmirror.pages.requisites import body_image_urls
 
 IMAGE_OF_META = "habr_image_of"
@@ -25,35 +28,43 @@ RUN_CACHE_SIZE = (
     100_000  # image URLs whose outcome this run remembers (bounded: memory must not grow with the crawl)
 )
 
-Outcome = tuple[bool, str | None]  # (archived, error)
+ImageOutcome = tuple[bool, str | None]  # (archived, error)
 
 
 class ImageCapturePipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.session = ArchiveSession.of(crawler)
+    def __init__(
+        self, session: ArchiveSession, download: Callable[[scrapy.Request], Awaitable[Response]]
+    ) -> None:
+        self.session = session
+        self.download = download  # the engine's download (robots.txt, throttling, retries, WARC recorder)
         # An image shared by many posts (a company logo, a template picture) is fetched once per run: later
         # posts reuse the outcome, and posts processed at the same time wait for the one fetch in flight.
-        self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Future[Outcome]] = {}
+        self._outcomes: OrderedDict[str, ImageOutcome] = OrderedDict()
+        self._in_flight: dict[str, asyncio.Future[ImageOutcome]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageCapturePipeline:
         if not crawler.settings.getbool("HABR_IMAGES", True):
             raise NotConfigured  # switched off
-        return cls(crawler)
 
-    async def process_item(self, item: Article) -> Article:
-        if not isinstance(item, Article) or not (item.images or item.text_html):
+        async def download(request: scrapy.Request) -> Response:
+            assert crawler.engine is not None
+            return await crawler.engine.download_async(request)
+
+        return cls(ArchiveSession.of(crawler), download)
+
+    async def process_item(self, item: CaptureResult) -> CaptureResult:
+        article = item.article
+        if article is None or not (article.images or article.text_html):
             return item
         by_url: dict[str, list[Image]] = {}
-        for image in item.images:
+        for image in article.images:
             by_url.setdefault(image.url, []).append(image)
         # What replay needs besides the originals: the resized copies the markup's src/srcset load.
         variants = [
-            url for url in body_image_urls(item.text_html, item.fetched_url or "") if url not in by_url
+            url for url in body_image_urls(article.text_html, article.fetched_url or "") if url not in by_url
         ]
-        results = await asyncio.gather(*(self._fetch_once(url, item.id) for url in [*by_url, *variants]))
+        results = await asyncio.gather(*(self._fetch_once(url, article.id) for url in [*by_url, *variants]))
         for url, (archived, error) in zip(by_url, results, strict=False):
             for image in by_url[url]:
                 image.archived, image.error = archived, error
@@ -63,7 +74,7 @@ class ImageCapturePipeline:
         self.session.stats_inc("images/replay_variants", sum(1 for ok, _ in extra if ok))
         return item
 
-    async def _fetch_once(self, url: str, article_id: int) -> Outcome:
+    async def _fetch_once(self, url: str, article_id: int) -> ImageOutcome:
         """The outcome of ``url`` in this run: remembered, awaited if in flight, else fetched now."""
         if url in self._outcomes:
             self._outcomes.move_to_end(url)
@@ -71,7 +82,7 @@ class ImageCapturePipeline:
             return self._outcomes[url]
         if url in self._in_flight:
             return await asyncio.shield(self._in_flight[url])
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ImageOutcome] = asyncio.get_running_loop().create_future()
         self._in_flight[url] = future
         try:
             outcome = await self._fetch(url, article_id)
@@ -86,14 +97,13 @@ class ImageCapturePipeline:
             self._outcomes.popitem(last=False)
         return outcome
 
-    async def _fetch(self, url: str, article_id: int) -> Outcome:
+    async def _fetch(self, url: str, article_id: int) -> ImageOutcome:
         """(archived, error) for one image URL."""
-        assert self.crawler.engine is not None
         request = scrapy.Request(
             url, meta={IMAGE_OF_META: article_id, "handle_httpstatus_all": True}, priority=10
         )
         try:
-            response = await self.crawler.engine.download_async(request)
+            response = await self.download(request)
         except IgnoreRequest as error:
             return False, f"not fetched: {error}" if str(error) else "not fetched (robots.txt or policy)"
         except Exception as error:  # network errors: reported per image, never fatal

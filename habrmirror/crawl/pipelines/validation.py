@@ -1,8 +1,9 @@
-"""SchemaValidationPipeline: check each item against the published JSON Schema before it reaches the index.
+"""SchemaValidationPipeline: check each archived capture's row against the JSON Schema before it is indexed.
 
-Step "item validated" of the flow. Errors are counted per field in the crawl stats
-(``habrmirror/validation/errors/<field>``); an invalid item is dropped from the index and its capture is
-logged as ``invalid`` with the reason (its bytes stay in the WARC, ``habrmirror reindex`` can retry it).
+Step "item validated" of the flow, through :func:`habrmirror.capture.finish` (the rule reindex and recovery
+use too). Errors are counted per field in the crawl stats (``habrmirror/validation/errors/<field>``); an
+invalid capture is logged as ``invalid`` with the reason and dropped (its bytes stay in the WARC, ``habrmirror
+reindex`` can retry it).
 """
 
 from __future__ import annotations
@@ -10,28 +11,23 @@ from __future__ import annotations
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from habrmirror.capture import CaptureResult, Outcome, finish
 from habrmirror.crawl.session import ArchiveSession
-from habrmirror.items import Article, article_record
-from habrmirror.schema import validation_errors
 
 
 class SchemaValidationPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.session = ArchiveSession.of(crawler)
+    def __init__(self, session: ArchiveSession) -> None:
+        self.session = session
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SchemaValidationPipeline:
-        return cls(crawler)
+        return cls(ArchiveSession.of(crawler))
 
-    def process_item(self, item: Article) -> Article:
-        errors = validation_errors(article_record(item))
-        if not errors:
+    def process_item(self, item: CaptureResult) -> CaptureResult:
+        finish(item)
+        if item.outcome is not Outcome.INVALID:
             return item
-        for field, _ in errors:
+        for field in item.invalid_fields:
             self.session.stats_inc(f"validation/errors/{field}")
-        reason = "; ".join(f"{field}: {message}" for field, message in errors[:5])
-        context = self.session.capture_context.pop(item.id, {})
-        self.session.record(
-            item.id, item.fetched_url or "", context.get("status"), "invalid", reason, item.warc
-        )
-        raise DropItem(f"article {item.id} fails the schema: {reason}")
+        self.session.record(item)
+        raise DropItem(f"article {item.id} fails the schema: {item.reason}")

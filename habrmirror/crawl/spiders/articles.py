@@ -20,7 +20,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from habrmirror.clock import iso, utc_now
+from habrmirror.capture import Outcome
+from habrmirror.clock import iso, parse_utc, utc_now
 from habrmirror.crawl.middlewares import RequestBudgetSpent
 from habrmirror.crawl.spiders.base import HabrSpider
 from habrmirror.pages.errors import PageError
@@ -59,8 +60,7 @@ def parse_since(text: str | None) -> datetime | None:
     """An ISO date or datetime; naive values are taken as UTC."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=utc_now().tzinfo)
+    return parse_utc(text)
 
 
 class ArticlesSpider(HabrSpider):
@@ -95,7 +95,7 @@ class ArticlesSpider(HabrSpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArticlesSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, ArticlesSpider)
-        spider.state = CrawlState.load(spider.session.archive.state_dir)
+        spider.state = CrawlState.load(spider.session.writer.archive.state_dir)
         spider.session.add_finalizer(spider.finish_run)
         return spider
 
@@ -110,7 +110,7 @@ class ArticlesSpider(HabrSpider):
         self.parse_pool.start()
         if self.ids is not None:
             for article in self.ids:
-                if article in self.session.index.ids:
+                if self.session.is_archived(article):
                     self.session.stats_inc("articles_skipped")
                     continue
                 yield self.article_request(article_url(article, self.origin, self.language), article)
@@ -139,7 +139,7 @@ class ArticlesSpider(HabrSpider):
             page = await self.parse_pool.parse_listing(response.url, response.body)
         except PageError as error:
             walk.failed = f"listing page {response.url}: {error}"
-            self.session.note_failure(response.url, "listing_error", str(error))
+            self.session.note_failure(response.url, Outcome.LISTING_ERROR, str(error))
             return
         stop_at = walk.stop_time(self.since, self.refresh_after)
         passed = False
@@ -152,7 +152,7 @@ class ArticlesSpider(HabrSpider):
                 # by posts published while we walk; one fetch per run
                 continue
             self.requested.add(entry.id)
-            archived = entry.id in self.session.index.ids
+            archived = self.session.is_archived(entry.id)
             fresh = bool(
                 self.refresh_after and entry.published_at and entry.published_at >= self.refresh_after
             )
@@ -185,14 +185,11 @@ class ArticlesSpider(HabrSpider):
             else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         )
         self.walks[f"{self.language}/{kind}"].failed = f"listing page {request.url}: {reason}"
-        self.session.note_failure(request.url, "listing_error", reason)
+        self.session.note_failure(request.url, Outcome.LISTING_ERROR, reason)
 
-    def finish_run(self, reason: str) -> None:
+    def finish_run(self, reason: str) -> dict[str, Any]:
         """Move each listing's mark only when this run covered everything down to it (see crawl_state)."""
-        transient = sum(
-            self.session.outcomes.get(o, 0)
-            for o in ("network_error", "http_error", "blocked", "listing_error")
-        )
+        transient = self.session.transient_failures()
         summary: dict[str, Any] = {}
         for key, walk in self.walks.items():
             moved = walk.completed(reason == "finished" and transient == 0) and walk.newest is not None
@@ -210,4 +207,4 @@ class ArticlesSpider(HabrSpider):
             }
         if self.walks:
             self.state.save()
-        self.session.extra["listings"] = summary
+        return {"listings": summary}

@@ -18,13 +18,12 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from habrmirror import __version__
+from habrmirror.capture import CaptureResult, FetchedPage, Outcome, judge, not_fetched
 from habrmirror.clock import iso, utc_now
 from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.crawl.parse_pool import ParsePool
 from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.crawl.session import ArchiveSession
-from habrmirror.items import Article, stamp_capture
-from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.urls import normalize_origin
 
 ARTICLE_ID_META = "habr_article_id"
@@ -81,52 +80,13 @@ class HabrSpider(scrapy.Spider):
             },
         )
 
-    async def parse_article(self, response: Response) -> AsyncIterator[Article]:
-        """Route an article response: a parsed item goes to the pipelines, anything else is logged as a capture."""
-        article_id = response.meta.get(ARTICLE_ID_META)
-        written = response.meta.get(WARC_META_KEY)
-        pointer = written.content_pointer if written else None
-        fetched_at = response.meta.get(FETCHED_AT_META) or utc_now()
-        if response.status in (404, 410):
-            reason = f"HTTP {response.status}: deleted or never existed"
-            self.session.record(
-                article_id, response.url, response.status, "gone", reason, pointer, time=iso(fetched_at)
-            )
-            if article_id is not None:
-                self.session.index.mark_gone(article_id, iso(fetched_at))
-            return
-        if response.status == 403:
-            self.session.record(
-                article_id, response.url, 403, "forbidden", "HTTP 403: draft or hidden post", pointer
-            )
-            return
-        try:
-            encoding = response.headers.get(b"Content-Encoding")
-            article = await self.parse_pool.parse(
-                response.url, response.body, fetched_at, encoding.decode("latin-1") if encoding else None
-            )
-        except NotAnArticlePage as error:
-            self.session.record(article_id, response.url, response.status, "not_article", str(error), pointer)
-            return
-        except BlockedPage as error:
-            self.session.record(article_id, response.url, response.status, "blocked", str(error), pointer)
-            return
-        except ParseError as error:
-            self.session.record(article_id, response.url, response.status, "parse_error", str(error), pointer)
-            return
-        except (
-            Exception
-        ) as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
-            self.logger.error("parser crashed on %s: %r", response.url, error, exc_info=error)
-            reason = f"parser crashed: {type(error).__name__}: {error}"
-            self.session.record(article_id, response.url, response.status, "parse_error", reason, pointer)
-            return
-        stamp_capture(article, response.url, iso(fetched_at), pointer)
-        self.session.capture_context[article.id] = {
-            "status": response.status,
-            "revisit": bool(written and written.revisit_of),
-        }
-        yield article
+    async def parse_article(self, response: Response) -> AsyncIterator[CaptureResult]:
+        """Route an article response: an archived page goes on to the pipelines, any other outcome is logged."""
+        result = await self.parse_pool.judge(fetched_page(response))
+        if result.outcome is Outcome.ARCHIVED:
+            yield result  # images, validation and the index row: the pipelines
+        else:
+            self.session.record(result)
 
     def article_failed(self, failure: Failure) -> None:
         """Network errors and HTTP statuses the callback does not handle.
@@ -140,24 +100,30 @@ class HabrSpider(scrapy.Spider):
         if failure.check(RequestBudgetSpent):
             return
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
-            self.session.record(article_id, request.url, None, "robots", f"not requested: {failure.value}")
+            reason = f"not requested: {failure.value}"
+            self.session.record(not_fetched(request.url, article_id, Outcome.ROBOTS, reason, iso(utc_now())))
             return
         response = getattr(failure.value, "response", None)
         if response is not None:
-            written = request.meta.get(WARC_META_KEY)
-            self.session.record(
-                article_id,
-                request.url,
-                response.status,
-                "http_error",
-                f"HTTP {response.status}",
-                written.content_pointer if written else None,
-            )
-        else:
-            self.session.record(
-                article_id,
-                request.url,
-                None,
-                "network_error",
-                f"{failure.type.__name__}: {failure.getErrorMessage()}",
-            )
+            self.session.record(judge(fetched_page(response)))  # an HTTP status no callback handles
+            return
+        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.session.record(
+            not_fetched(request.url, article_id, Outcome.NETWORK_ERROR, reason, iso(utc_now()))
+        )
+
+
+def fetched_page(response: Response) -> FetchedPage:
+    """The capture's view of an article response: its body as received and where the WARC holds it."""
+    written = response.meta.get(WARC_META_KEY)
+    encoding = response.headers.get(b"Content-Encoding")
+    return FetchedPage(
+        url=response.url,
+        status=response.status,
+        body=response.body,
+        fetched_at=response.meta.get(FETCHED_AT_META) or utc_now(),
+        content_encoding=encoding.decode("latin-1") if encoding else None,
+        pointer=written.content_pointer if written else None,
+        revisit=bool(written and written.revisit_of),
+        article_id=response.meta.get(ARTICLE_ID_META),
+    )

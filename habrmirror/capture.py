@@ -1,0 +1,211 @@
+"""What a fetched article page means: one Scrapy-free function from an exchange to an outcome, a reason and a row.
+
+The step between "response recorded to WARC" and "JSON index row" of the flow. The crawl (in its parse worker
+and pipelines), crash recovery (``store.recovery``) and ``habrmirror reindex`` all call :func:`judge` and
+:func:`finish` (offline, :func:`capture` does both), so a 403 or a captcha page means the same thing everywhere.
+A new rule for what a response means (a new outcome, a new error page) is a change here and in its test.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from habrmirror.archive.reader import UnsupportedEncoding, decode_content
+from habrmirror.clock import iso
+from habrmirror.items import Article, Image, WarcPointer, article_record
+from habrmirror.pages import parse_article
+from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
+from habrmirror.schema import validation_errors
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(str, Enum):
+    """What became of one fetch attempt; the value is what the capture log and run summaries store."""
+
+    ARCHIVED = "archived"
+    GONE = "gone"
+    FORBIDDEN = "forbidden"
+    NOT_ARTICLE = "not_article"
+    BLOCKED = "blocked"
+    PARSE_ERROR = "parse_error"
+    INVALID = "invalid"
+    HTTP_ERROR = "http_error"
+    NETWORK_ERROR = "network_error"
+    ROBOTS = "robots"
+    LISTING_ERROR = "listing_error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def meaning(self) -> str:
+        """One line for people (the README's outcome table is checked against these)."""
+        return _MEANINGS[self]
+
+    @property
+    def is_failure(self) -> bool:
+        """Counted as failed in progress, run summaries and exit codes (``gone`` and ``robots`` are not)."""
+        return self in _FAILURES
+
+    @property
+    def is_transient(self) -> bool:
+        """May succeed on a later try: the next run retries it, and a listing's mark does not move past it."""
+        return self in _TRANSIENT
+
+
+_MEANINGS = {
+    Outcome.ARCHIVED: "page parsed and valid, row written to the index",
+    Outcome.GONE: "404/410: deleted or never existed (an archived row gets gone_at, never removed)",
+    Outcome.FORBIDDEN: "403: draft or hidden post",
+    Outcome.NOT_ARTICLE: "the URL answered with a page that is not an article",
+    Outcome.BLOCKED: "a captcha or rate-limit page instead of the article",
+    Outcome.PARSE_ERROR: "an article page that could not be read (its bytes are in the WARC)",
+    Outcome.INVALID: "parsed, but the row fails the JSON Schema (its bytes are in the WARC)",
+    Outcome.HTTP_ERROR: "another HTTP status (5xx, 429 after its retries)",
+    Outcome.NETWORK_ERROR: "DNS, connection or timeout: no response",
+    Outcome.ROBOTS: "not requested: robots.txt disallows the URL (a skip, not a failure)",
+    Outcome.LISTING_ERROR: "a listing page (not an article) that could not be fetched or read",
+}
+_FAILURES = frozenset(
+    {
+        Outcome.FORBIDDEN,
+        Outcome.NOT_ARTICLE,
+        Outcome.BLOCKED,
+        Outcome.PARSE_ERROR,
+        Outcome.INVALID,
+        Outcome.HTTP_ERROR,
+        Outcome.NETWORK_ERROR,
+        Outcome.LISTING_ERROR,
+    }
+)
+_TRANSIENT = frozenset({Outcome.NETWORK_ERROR, Outcome.HTTP_ERROR, Outcome.BLOCKED, Outcome.LISTING_ERROR})
+
+GONE_STATUSES = (404, 410)
+FORBIDDEN_STATUS = 403
+
+
+@dataclass
+class FetchedPage:
+    """One article-URL response as the WARC holds it: the body as received (``content_encoding`` still applied)."""
+
+    url: str
+    status: int
+    body: bytes
+    fetched_at: datetime
+    content_encoding: str | None = None
+    pointer: WarcPointer | None = None  # the record holding the page bytes (for a revisit: the original)
+    revisit: bool = False  # the bytes were identical to an archived capture
+    article_id: int | None = None  # the id the request was for (the capture is logged under it)
+
+
+@dataclass
+class CaptureResult:
+    """What one fetch attempt came to: the capture log line and, when archived, the article and its row."""
+
+    outcome: Outcome
+    url: str
+    time: str  # when the response arrived (ISO 8601 UTC)
+    status: int | None
+    article_id: int | None
+    reason: str | None = None
+    pointer: WarcPointer | None = None
+    revisit: bool = False
+    article: Article | None = None  # parsed (outcome archived, or invalid)
+    row: dict[str, Any] | None = field(default=None, repr=False)  # the validated index row (archived only)
+    invalid_fields: list[str] = field(default_factory=list)  # schema errors by field (outcome invalid)
+
+    @property
+    def id(self) -> int | None:
+        """The id the capture is logged under: the post's own once parsed, else the one requested."""
+        return self.article.id if self.article is not None else self.article_id
+
+
+def decode_page(body: bytes, content_encoding: str | None) -> bytes:
+    """The body without its Content-Encoding; a body that does not decode is a ParseError of that page."""
+    try:
+        return decode_content(body, content_encoding)
+    except (UnsupportedEncoding, OSError, zlib.error) as error:
+        raise ParseError(f"cannot decode Content-Encoding {content_encoding!r}: {error}") from None
+
+
+def parse_encoded(url: str, body: bytes, content_encoding: str | None, fetched_at: datetime) -> Article:
+    """Decode the body as it came over the wire, then parse it."""
+    return parse_article(url, decode_page(body, content_encoding), fetched_at)
+
+
+def judge(page: FetchedPage) -> CaptureResult:
+    """Status, then decoding and parsing: the outcome of a fetched page, its article stamped with the capture.
+
+    An ``archived`` result is not final until :func:`finish` has validated its row.
+    """
+    result = CaptureResult(
+        Outcome.ARCHIVED,
+        page.url,
+        iso(page.fetched_at),
+        page.status,
+        page.article_id,
+        pointer=page.pointer,
+        revisit=page.revisit,
+    )
+    if page.status in GONE_STATUSES:
+        return _refused(result, Outcome.GONE, f"HTTP {page.status}: deleted or never existed")
+    if page.status == FORBIDDEN_STATUS:
+        return _refused(result, Outcome.FORBIDDEN, "HTTP 403: draft or hidden post")
+    if not 200 <= page.status < 300:
+        return _refused(result, Outcome.HTTP_ERROR, f"HTTP {page.status}")
+    try:
+        article = parse_encoded(page.url, page.body, page.content_encoding, page.fetched_at)
+    except NotAnArticlePage as error:
+        return _refused(result, Outcome.NOT_ARTICLE, str(error))
+    except BlockedPage as error:
+        return _refused(result, Outcome.BLOCKED, str(error))
+    except ParseError as error:
+        return _refused(result, Outcome.PARSE_ERROR, str(error))
+    except Exception as error:  # a parser bug: reported per page, the crawl goes on, the WARC keeps the bytes
+        logger.error("parser crashed on %s: %r", page.url, error, exc_info=error)
+        return _refused(result, Outcome.PARSE_ERROR, f"parser crashed: {type(error).__name__}: {error}")
+    article.fetched_url = page.url
+    article.captured_at = result.time
+    article.warc = page.pointer
+    result.article = article
+    return result
+
+
+def finish(result: CaptureResult, images: list[Image] | None = None) -> CaptureResult:
+    """Validate an ``archived`` result's row (with ``images``' archived/error flags, when given): the row, or
+    ``invalid`` with the first schema errors as the reason. Other outcomes pass through unchanged."""
+    if result.outcome is not Outcome.ARCHIVED or result.article is None:
+        return result
+    if images is not None:
+        result.article.images = images
+    row = article_record(result.article)
+    errors = validation_errors(row)
+    if errors:
+        result.outcome = Outcome.INVALID
+        result.invalid_fields = [name for name, _ in errors]
+        result.reason = "; ".join(f"{name}: {message}" for name, message in errors[:5])
+        return result
+    result.row = row
+    return result
+
+
+def capture(page: FetchedPage, images: list[Image] | None = None) -> CaptureResult:
+    """:func:`judge` then :func:`finish`: what recovery and reindex do with a page read back from a WARC."""
+    return finish(judge(page), images)
+
+
+def not_fetched(url: str, article_id: int | None, outcome: Outcome, reason: str, time: str) -> CaptureResult:
+    """A fetch attempt that got no article response: a network error, robots.txt, an unhandled status."""
+    return CaptureResult(outcome, url, time, None, article_id, reason)
+
+
+def _refused(result: CaptureResult, outcome: Outcome, reason: str) -> CaptureResult:
+    result.outcome = outcome
+    result.reason = reason
+    return result

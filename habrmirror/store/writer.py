@@ -1,0 +1,85 @@
+"""ArchiveWriter: one writer's hold on an archive directory, Scrapy-free (the crawl's session wraps it).
+
+It takes the single-writer lock, creates the layout, repairs WARC files a killed run left open, removes the
+temp files a killed atomic write left, replays the captures the index had not flushed, and then takes every
+capture result: the line goes to the capture log first, the row (or a ``gone_at``) to the index after it, so a
+row never reaches disk before the capture that explains it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.archive.warc import repair_open_warcs
+from habrmirror.capture import CaptureResult
+from habrmirror.store.captures import Capture, CaptureLog
+from habrmirror.store.index import IndexStore
+from habrmirror.store.layout import ArchiveDir, remove_stale_temp_files
+from habrmirror.store.memory import return_large_buffers
+from habrmirror.store.recovery import CHECKPOINT_NAME, apply_to_index, replay_unflushed_captures
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveWriter:
+    """Lock, repair and recovery on open; capture log and index while open; flushed and unlocked on close."""
+
+    def __init__(self, root: Path, origin: str, lock_wait: float, flush_rows: int, holder: str) -> None:
+        return_large_buffers()  # a writer's process runs for hours: keep its memory flat (see memory.py)
+        self.archive = ArchiveDir(root)
+        self._stack = ExitStack()
+        # The lock comes first: nothing (not even a repair) touches a directory another writer holds.
+        self._stack.enter_context(self.archive.writer_lock(wait=lock_wait, holder=holder))
+        self.archive.ensure(origin)
+        # A killed run leaves its WARC open and maybe index rows unflushed: close the one, rebuild the other.
+        self.repaired_warcs = repair_open_warcs(self.archive.warc_dir)
+        for path in self.repaired_warcs:
+            logger.warning("repaired WARC left open by an interrupted run: %s", path)
+        removed = remove_stale_temp_files(self.archive)
+        if removed:
+            logger.warning("removed %d temporary files an interrupted run left", removed)
+        self.captures = CaptureLog(self.archive.captures_dir)
+        self.index = IndexStore(self.archive.index_dir, flush_rows=flush_rows)
+        self._syncers: list[Callable[[], None]] = []
+        if replay_unflushed_captures(self.archive, self.index):
+            self.flush(sync_warcs=False)  # no WARC is open yet: nothing to sync
+
+    def is_archived(self, article_id: int) -> bool:
+        """True when the index holds a row for ``article_id``."""
+        return article_id in self.index.ids
+
+    def add_syncer(self, sync: Callable[[], None]) -> None:
+        """Run ``sync`` before every index flush, so no index row points at bytes not yet on disk."""
+        self._syncers.append(sync)
+
+    def log(self, result: CaptureResult, run: str) -> Capture:
+        """Append the capture line, then apply the result to the index (row, or ``gone_at``)."""
+        capture = Capture.of(result, run)
+        self.captures.append(capture)
+        apply_to_index(self.index, capture, result.row)
+        if self.index.needs_flush:
+            self.flush()
+        return capture
+
+    def flush(self, sync_warcs: bool = True) -> None:
+        """Write dirty index shards, then note how far the capture log is reflected in them."""
+        for sync in self._syncers if sync_warcs else ():
+            sync()
+        self.captures.sync()
+        self.index.flush()
+        self.captures.write_checkpoint(self.archive.state_dir / CHECKPOINT_NAME)
+
+    def close(self, summary: dict[str, Any] | None = None, run: str | None = None) -> None:
+        """Flush (WARCs must be closed first), write the run summary, release the lock."""
+        try:
+            self.flush(sync_warcs=False)
+            self.captures.close()
+            if summary is not None and run is not None:
+                write_json_atomic(self.archive.runs_dir / f"{run}.json", summary)
+        finally:
+            self._stack.close()
