@@ -14,6 +14,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from habrmirror.capture import Outcome
+
 
 class ProgressReporter:
     def __init__(self, crawler: Crawler, interval: float) -> None:
@@ -40,18 +42,22 @@ class ProgressReporter:
             self.loop.stop()
 
     def line(self) -> str:
-        """e.g. ``progress: 120 responses (11.8/s) | articles: 95 archived, 3 gone, 1 failed | listings: 6``."""
+        """e.g. ``progress: 120 responses (11.8/s) | articles: 95 archived, ..., 3 gone, 1 failed | listing pages: 6``.
+
+        "failed" counts the outcomes that are failures (:attr:`Outcome.is_failure`): a robots.txt skip is not one.
+        """
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
         responses = stats.get("response_received_count", 0)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         prefix = "habrmirror/articles/"
         outcomes = {key[len(prefix) :]: value for key, value in stats.items() if key.startswith(prefix)}
-        failed = sum(v for k, v in outcomes.items() if k not in ("archived", "gone"))
+        failed = sum(count for name, count in outcomes.items() if Outcome(name).is_failure)
         parts = [
             f"{outcomes.get('archived', 0)} archived",
             f"{stats.get('habrmirror/articles_refreshed', 0)} refreshed",
-            f"{stats.get('habrmirror/articles_skipped', 0)} skipped",
+            f"{stats.get('habrmirror/articles_skipped', 0)} already archived",
+            f"{outcomes.get(Outcome.ROBOTS.value, 0)} skipped by robots.txt",
             f"{outcomes.get('gone', 0)} gone",
             f"{failed} failed",
         ]
