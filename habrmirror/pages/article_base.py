@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from habrmirror.clock import iso
 from habrmirror.items import STATISTICS_KEYS, Article, Image, Link
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.markdown import (
@@ -28,7 +29,7 @@ from habrmirror.pages.markdown import (
     is_local_copy,
     link_target,
 )
-from habrmirror.pages.text import HTML_PARSER, clean_text, first_match, iso_utc, parse_iso, unique
+from habrmirror.pages.text import HTML_PARSER, clean_text, first_match, parse_iso, unique
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url
 
 # Label variants (class modifiers / visible texts) -> the label keys the kek API and the dataset use.
@@ -293,7 +294,7 @@ class ArticlePage:
             comments=None,
             text=text,
             author_name=self.author_name(),
-            published_at=iso_utc(published),
+            published_at=iso(published) if published is not None else None,
             hub_titles=[title for _, title in hubs],
             images=self.images(body),
             links=self.links(body),

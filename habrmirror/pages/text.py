@@ -229,13 +229,6 @@ def parse_minutes(text: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def iso_utc(moment: datetime | None) -> str | None:
-    """``2021-07-19T10:04:05+00:00`` (seconds precision), the form the index stores."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
-
-
 _T = TypeVar("_T")
 
 

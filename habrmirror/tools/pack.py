@@ -233,7 +233,7 @@ def _writestr(
 
 
 def iter_member_lines(wacz_path: Path, arcname: str) -> Iterator[str]:
-    """Lines of a text member of a WACZ file (tests and ``verify`` read pages and the index this way)."""
+    """Lines of a text member of a WACZ file, streamed (the tests read pages and the merged index this way)."""
     with zipfile.ZipFile(wacz_path) as wacz, wacz.open(arcname) as member:
         yield from io.TextIOWrapper(member, encoding="utf-8")
 
