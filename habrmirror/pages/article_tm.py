@@ -462,7 +462,19 @@ class TmPiniaPage(TmSsrPage):
         )
 
 
-class TmAmpPage(TmDomPage):
+class _TmArticleElementPage(TmDomPage):
+    """AMP and mobile-2019 renderings: the whole post, header included, is one ``<article class="tm-article">``."""
+
+    @cached_property
+    def root(self) -> HtmlElement | None:
+        return self.first_with_class(self.doc, "tm-article", tag="article")
+
+    @cached_property
+    def header(self) -> HtmlElement | None:
+        return self.root
+
+
+class TmAmpPage(_TmArticleElementPage):
     """AMP variant (``<html ⚡>``): no counters (loaded by ``amp-list``), ``amp-img`` images."""
 
     name = "tm-amp"
@@ -472,14 +484,6 @@ class TmAmpPage(TmDomPage):
     @classmethod
     def matches(cls, doc: HtmlElement, text: str, state: dict[str, Any] | None) -> bool:
         return "⚡" in doc.attrib or "amp" in doc.attrib
-
-    @cached_property
-    def root(self) -> HtmlElement | None:
-        return self.first_with_class(self.doc, "tm-article", tag="article")
-
-    @cached_property
-    def header(self) -> HtmlElement | None:
-        return self.root
 
     def title(self) -> str | None:
         return self.text_of(self.first(self.root, f".//*[{_has('tm-article-title')}]")) or super().title()
@@ -519,21 +523,13 @@ class TmAmpPage(TmDomPage):
         return {}  # counters come from /amp/api/post-info/ID at view time, not in the page
 
 
-class TmMobile2019Page(_TmStatePage):
+class TmMobile2019Page(_TmStatePage, _TmArticleElementPage):
     """m.habr.com Vue SSR, 2019 (habr-version 2.x): early tm markup plus the old-schema state."""
 
     name = "tm-mobile-2019"
     version = 1
     valid_until = date(2021, 1, 1)
     body_key = "contentHTML"
-
-    @cached_property
-    def root(self) -> HtmlElement | None:
-        return self.first_with_class(self.doc, "tm-article", tag="article")
-
-    @cached_property
-    def header(self) -> HtmlElement | None:
-        return self.root
 
     def body_element(self) -> HtmlElement | None:
         # .tm-article-body_formatted > .tm-article-body > div (the xmlns wrapper)

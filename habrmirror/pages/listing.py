@@ -209,17 +209,8 @@ def _tm_entry(
     author = _login(authors[0]) if authors else None
     times = _TM_TIME(node)
     published_at = parse_iso(times[0].get("datetime")) if times else None
-    hubs, hub_aliases = _hubs(_TM_HUBS(node))
-    return ListingEntry(
-        id=entry_id,
-        url=href,
-        title=title,
-        author=author,
-        published_at=published_at,
-        hubs=hubs,
-        type=_tm_type(node, href, state_items.get(str(entry_id))),
-        hub_aliases=hub_aliases,
-    )
+    kind = _tm_type(node, href, state_items.get(str(entry_id)))
+    return _entry(entry_id, href, title, author, published_at, _TM_HUBS(node), kind)
 
 
 def _tm_type(node: lxml.html.HtmlElement, url: str, state_item: dict | None) -> str | None:
@@ -361,19 +352,9 @@ def _legacy_entry(
         published_at = parse_iso(times[0].get("data-time_published")) or parse_human_date(
             _text(times[0]), fetched_at
         )
-    hubs, hub_aliases = _hubs(_LEGACY_HUBS(node))
     labels = {_text(label).lower() for label in _LEGACY_LABELS(node)}
     kind = "news" if labels & _NEWS_LABELS else _type_from_url(href)
-    return ListingEntry(
-        id=entry_id,
-        url=href,
-        title=title,
-        author=author,
-        published_at=published_at,
-        hubs=hubs,
-        type=kind,
-        hub_aliases=hub_aliases,
-    )
+    return _entry(entry_id, href, title, author, published_at, _LEGACY_HUBS(node), kind)
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
@@ -403,6 +384,29 @@ def _html_text(html: str) -> str:
         return ""
     return clean_text(
         lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER).text_content()
+    )
+
+
+def _entry(
+    entry_id: int,
+    href: str,
+    title: str,
+    author: str | None,
+    published_at: datetime | None,
+    hub_links: list,
+    kind: str | None,
+) -> ListingEntry:
+    """A snippet's entry, whichever era's markup it was read from."""
+    hubs, hub_aliases = _hubs(hub_links)
+    return ListingEntry(
+        id=entry_id,
+        url=href,
+        title=title,
+        author=author,
+        published_at=published_at,
+        hubs=hubs,
+        type=kind,
+        hub_aliases=hub_aliases,
     )
 
 

@@ -186,6 +186,12 @@ def _join_blocks(blocks: list[str]) -> str:
     return "\n\n".join(block for block in blocks if block.strip()).strip("\n")
 
 
+def _push(md_parts: list[str], text_parts: list[str], pair: Pair) -> None:
+    """Append a (Markdown, plain text) pair to the two runs being built side by side."""
+    md_parts.append(pair[0])
+    text_parts.append(pair[1])
+
+
 class BodyRenderer:
     """Converts a body element to Markdown and to plain text in one walk of the tree.
 
@@ -268,15 +274,10 @@ class BodyRenderer:
                 md_out.extend(md_blocks)
                 text_out.extend(text_blocks)
             elif tag == "br":
-                md_buffer.append("\n")
-                text_buffer.append("\n")
+                _push(md_buffer, text_buffer, ("\n", "\n"))
             else:
-                md_run, text_run = self.inline(child)
-                md_buffer.append(md_run)
-                text_buffer.append(text_run)
-            md_run, text_run = self._text(child.tail)
-            md_buffer.append(md_run)
-            text_buffer.append(text_run)
+                _push(md_buffer, text_buffer, self.inline(child))
+            _push(md_buffer, text_buffer, self._text(child.tail))
         md_out.extend(self._paragraphs("".join(md_buffer), False))
         text_out.extend(self._paragraphs("".join(text_buffer), True))
         return md_out, text_out
@@ -377,19 +378,13 @@ class BodyRenderer:
             tag = child.tag if isinstance(child.tag, str) else None
             if tag == "br":
                 separator = " " if element.tag in ("td", "th") or element.tag in HEADINGS else "\n"
-                md_parts.append(separator)
-                text_parts.append(separator)
+                _push(md_parts, text_parts, (separator, separator))
             elif tag in BLOCK_TAGS:
                 md_run, text_run = self._inline_children(child)
-                md_parts.append(" " + md_run + " ")
-                text_parts.append(" " + text_run + " ")
+                _push(md_parts, text_parts, (" " + md_run + " ", " " + text_run + " "))
             elif tag is not None and tag not in SKIP_TAGS:
-                md_run, text_run = self.inline(child)
-                md_parts.append(md_run)
-                text_parts.append(text_run)
-            md_run, text_run = self._text(child.tail)
-            md_parts.append(md_run)
-            text_parts.append(text_run)
+                _push(md_parts, text_parts, self.inline(child))
+            _push(md_parts, text_parts, self._text(child.tail))
         return "".join(md_parts), "".join(text_parts)
 
     @staticmethod

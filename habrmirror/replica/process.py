@@ -16,8 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
+
+_Runner = TypeVar("_Runner", bound="_ReplicaClient")
 
 
 class _ReplicaClient:
@@ -25,6 +27,35 @@ class _ReplicaClient:
 
     origin: str
     log_path: Path
+
+    def __init__(
+        self,
+        synthetic: int = 0,
+        disallow: list[str] | None = None,
+        log_path: Path | str | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._workdir = tempfile.TemporaryDirectory(prefix="habr-replica-")
+        self.log_path = Path(log_path) if log_path else Path(self._workdir.name) / "sent.jsonl"
+        self.synthetic = synthetic
+        self.disallow = list(disallow or [])
+        self.host = host
+        self.origin = ""
+
+    def start(self: _Runner) -> _Runner:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Runner) -> _Runner:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        self._workdir.cleanup()
 
     def control(self, action: str, **params: Any) -> dict[str, Any]:
         """Call ``/_replica/<action>`` (add, edit, delete, fail, stats) and return its JSON answer."""
@@ -52,39 +83,18 @@ class _ReplicaClient:
 class ReplicaProcess(_ReplicaClient):
     """The replica in a child process on a free port; stopped (SIGTERM, then kill) on exit."""
 
-    def __init__(
-        self,
-        synthetic: int = 0,
-        disallow: list[str] | None = None,
-        log_path: Path | str | None = None,
-        host: str = "127.0.0.1",
-        startup_timeout: float = 20.0,
-    ) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="habr-replica-")
-        work = Path(self._workdir.name)
-        self.log_path = Path(log_path) if log_path else work / "sent.jsonl"
-        self._port_file = work / "port"
-        self._args = [
-            sys.executable,
-            "-m",
-            "habrmirror.replica",
-            "--host",
-            host,
-            "--port",
-            "0",
-            "--log",
-            str(self.log_path),
-            "--synthetic",
-            str(synthetic),
-            "--port-file",
-            str(self._port_file),
-        ]
-        for path in disallow or []:
+    def __init__(self, *args: Any, startup_timeout: float = 20.0, **kwargs: Any) -> None:
+        """The runner's arguments (synthetic, disallow, log_path, host), and how long the child may take."""
+        super().__init__(*args, **kwargs)
+        host = self.host
+        self._port_file = Path(self._workdir.name) / "port"
+        self._args = [sys.executable, "-m", "habrmirror.replica", "--host", host, "--port", "0"]
+        self._args += ["--log", str(self.log_path), "--synthetic", str(self.synthetic)]
+        self._args += ["--port-file", str(self._port_file)]
+        for path in self.disallow:
             self._args += ["--disallow", path]
-        self.host = host
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
-        self.origin = ""
 
     def start(self) -> ReplicaProcess:
         """Spawn the child and wait until it has written its port."""
@@ -119,35 +129,13 @@ class ReplicaProcess(_ReplicaClient):
             self.process.stderr.close()
         self.process = None
 
-    def __enter__(self) -> ReplicaProcess:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-        self._workdir.cleanup()
-
 
 class ReplicaThread(_ReplicaClient):
     """The replica on an asyncio loop in a daemon thread of this process (cheaper than a subprocess)."""
 
-    def __init__(
-        self,
-        synthetic: int = 0,
-        disallow: list[str] | None = None,
-        log_path: Path | str | None = None,
-        host: str = "127.0.0.1",
-    ) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="habr-replica-")
-        self.log_path = Path(log_path) if log_path else Path(self._workdir.name) / "sent.jsonl"
-        self.synthetic = synthetic
-        self.disallow = list(disallow or [])
-        self.host = host
-        self.origin = ""
-        self.replica: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+    replica: Any = None  # the running server's Replica, once started
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
 
     def start(self) -> ReplicaThread:
         """Start the loop thread and wait until the server is bound."""
@@ -192,12 +180,3 @@ class ReplicaThread(_ReplicaClient):
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._loop = self._thread = None
-
-    def __enter__(self) -> ReplicaThread:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-        self._workdir.cleanup()

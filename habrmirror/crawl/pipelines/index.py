@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapy.crawler import Crawler
-
 from habrmirror.capture import CaptureResult
-from habrmirror.crawl.session import ArchiveSession
+from habrmirror.crawl.pipelines import SessionPipeline
 
 
-class IndexPipeline:
-    def __init__(self, session: ArchiveSession) -> None:
-        self.session = session
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> IndexPipeline:
-        return cls(ArchiveSession.of(crawler))
-
+class IndexPipeline(SessionPipeline):
     def process_item(self, item: CaptureResult) -> dict[str, Any]:
         """Log and index the capture; what leaves the pipelines (Scrapy's item feeds, scrapyd's items_dir) is
         the index row, exactly as ``index/`` holds it."""

@@ -8,21 +8,13 @@ reindex`` can retry it).
 
 from __future__ import annotations
 
-from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from habrmirror.capture import CaptureResult, Outcome, finish
-from habrmirror.crawl.session import ArchiveSession
+from habrmirror.crawl.pipelines import SessionPipeline
 
 
-class SchemaValidationPipeline:
-    def __init__(self, session: ArchiveSession) -> None:
-        self.session = session
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SchemaValidationPipeline:
-        return cls(ArchiveSession.of(crawler))
-
+class SchemaValidationPipeline(SessionPipeline):
     def process_item(self, item: CaptureResult) -> CaptureResult:
         finish(item)
         if item.outcome is not Outcome.INVALID:
