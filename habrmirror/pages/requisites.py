@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 
+from habrmirror.pages.markdown import is_local_copy
 from habrmirror.urls import absolute
 
 # The attributes a browser loads an image from; a regex over the body fragment is ~10x cheaper than parsing it
@@ -34,8 +35,11 @@ def body_image_urls(body_html: str | None, base_url: str) -> list[str]:
                 else [value]
             )
             for candidate in candidates:
+                # a saving browser's "./<title>_files/x.png" is a local copy, not something Habr served (but
+                # Habr's own ".../getpro/habr/upload_files/..." is: the test is on the URL as written)
+                if not candidate or is_local_copy(candidate):
+                    continue
                 url = absolute(base_url, candidate)
-                # "<title>_files/" folders are a saving browser's local copies, not something Habr served
-                if url and url.startswith(("http://", "https://")) and "_files/" not in url:
+                if url and url.startswith(("http://", "https://")):
                     seen.setdefault(url, None)
     return list(seen)
