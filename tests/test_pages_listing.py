@@ -7,6 +7,7 @@ legacy post__time text), hub list, the next-page link and the pagination's last 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -564,3 +565,24 @@ def test_listing_without_readable_entries() -> None:
     )
     with pytest.raises(ParseError, match="no readable entry"):
         parse_listing("https://habr.com/ru/articles/", body)
+
+
+def test_a_listing_whose_state_says_it_is_empty_is_an_empty_page() -> None:
+    """No snippets, and the page state lists no ids for the page's route: an empty listing, not a ParseError."""
+    state = {
+        "articlesList": {
+            "articlesList": {},
+            "articlesIds": {"NEWS_LIST_ALL": []},
+            "route": {"name": "NEWS_LIST_ALL"},
+            "pagesCount": {"NEWS_LIST_ALL": 0},
+        }
+    }
+    body = (
+        "<html><body><div class='tm-articles-list'></div>"
+        f"<script>window.__INITIAL_STATE__={json.dumps(state)};(function(){{}})()</script></body></html>"
+    )
+    page = parse_listing("https://habr.com/ru/news/", body)
+    assert (page.entries, page.next_url, page.page_count, page.layout) == ([], None, 0, "tm")
+    lost = body.replace('"NEWS_LIST_ALL": []', '"NEWS_LIST_ALL": [5]')  # listed, but nothing readable
+    with pytest.raises(ParseError):
+        parse_listing("https://habr.com/ru/news/", lost)

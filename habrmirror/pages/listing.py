@@ -241,6 +241,10 @@ def _parse_tm_state(url: str, doc: lxml.html.HtmlElement, state: dict) -> Listin
     # Only the list the page's route shows (ARTICLES_LIST_BY_HUB_ALL -> ARTICLES_LIST_BY_HUB_ALL_JAVA); other
     # pages keep lists of earlier routes in their state.
     shown = [ids for key, ids in ids_by_list.items() if str(key).upper().startswith(route_name)]
+    if shown and all(isinstance(ids, list) and not ids for ids in shown):
+        # The state says the route's list is empty (a new hub, a feed with nothing yet): an empty page, not
+        # an unreadable one.
+        return ListingPage(url=url, entries=[], next_url=None, page_count=0, layout="tm")
     items = _state_articles(state)
     entries: list[ListingEntry] = []
     parts = urlsplit(url)
