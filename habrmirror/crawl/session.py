@@ -83,6 +83,10 @@ class ArchiveSession:
     def is_archived(self, article_id: int) -> bool:
         return self.writer.is_archived(article_id)
 
+    def gone_check_due(self, article_id: int) -> bool:
+        """False for an id known gone whose re-check is not due yet (the scheduled crawl skips it)."""
+        return self.writer.gone_check_due(article_id, utc_now())
+
     def add_closer(self, close: Callable[[], None]) -> None:
         """Run ``close`` at the end of the run, before the index is flushed and the lock released."""
         self._closers.append(close)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from habrmirror.archive.atomic import write_json_atomic
 from habrmirror.archive.warc import repair_open_warcs
-from habrmirror.capture import CaptureResult
+from habrmirror.capture import CaptureResult, Outcome
+from habrmirror.clock import parse_utc
 from habrmirror.store.captures import Capture, CaptureLog
+from habrmirror.store.gone import GONE_FILE, GoneIds
 from habrmirror.store.index import IndexStore
 from habrmirror.store.layout import ArchiveDir, remove_stale_temp_files
 from habrmirror.store.memory import return_large_buffers
@@ -45,6 +48,7 @@ class ArchiveWriter:
             logger.warning("removed %d temporary files an interrupted run left", removed)
         self.captures = CaptureLog(self.archive.captures_dir)
         self.index = IndexStore(self.archive.index_dir, flush_rows=flush_rows)
+        self.gone = GoneIds(self.archive.state_dir / GONE_FILE)
         self._syncers: list[Callable[[], None]] = []
         if replay_unflushed_captures(self.archive, self.index):
             self.flush(sync_warcs=False)  # no WARC is open yet: nothing to sync
@@ -52,6 +56,10 @@ class ArchiveWriter:
     def is_archived(self, article_id: int) -> bool:
         """True when the index holds a row for ``article_id``."""
         return article_id in self.index.ids
+
+    def gone_check_due(self, article_id: int, now: datetime) -> bool:
+        """False for an id known gone (404/410, no row) whose re-check back-off has not passed yet."""
+        return self.gone.due(article_id, now)
 
     def add_syncer(self, sync: Callable[[], None]) -> None:
         """Run ``sync`` before every index flush, so no index row points at bytes not yet on disk."""
@@ -62,6 +70,11 @@ class ArchiveWriter:
         capture = Capture.of(result, run)
         self.captures.append(capture)
         apply_to_index(self.index, capture, result.row)
+        if result.id is not None:
+            if result.outcome is Outcome.GONE and not self.is_archived(result.id):
+                self.gone.seen_gone(result.id, parse_utc(result.time))
+            elif result.outcome is Outcome.ARCHIVED:
+                self.gone.forget(result.id)
         if self.index.needs_flush:
             self.flush()
         return capture
@@ -72,6 +85,7 @@ class ArchiveWriter:
             sync()
         self.captures.sync()
         self.index.flush()
+        self.gone.save()
         self.captures.write_checkpoint(self.archive.state_dir / CHECKPOINT_NAME)
 
     def close(self, summary: dict[str, Any] | None = None, run: str | None = None) -> None:
