@@ -43,8 +43,11 @@ def test_missing_archive_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_history_of_an_unknown_post(tmp_path: Path) -> None:
+    (tmp_path / "warc").mkdir()
     result = run_cli("history", "454184", str(tmp_path))
     assert result.returncode == 1 and "no captures of 454184" in result.stderr
+    result = run_cli("show", "454184", str(tmp_path))
+    assert result.returncode == 1 and result.stderr == f"habrmirror: no record of 454184 in {tmp_path}\n"
 
 
 def test_pack_of_an_empty_archive_fails_clearly(tmp_path: Path) -> None:
@@ -57,6 +60,7 @@ def test_pack_of_an_empty_archive_fails_clearly(tmp_path: Path) -> None:
 def test_bad_crawl_arguments(tmp_path: Path) -> None:
     result = run_cli("crawl", "--ids", "9-3", "--out", str(tmp_path))
     assert result.returncode == 2 and "bad id range" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     result = run_cli("crawl", "--listings", "feed", "--out", str(tmp_path), "--origin", "http://127.0.0.1:9")
     assert result.returncode == 2 and "unknown listing" in result.stderr
 
@@ -83,7 +87,9 @@ def test_crawl_of_an_unreachable_site_fails_and_keeps_no_mark(tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "failed 2" in result.stdout and "listing_error" in result.stdout
-    assert "mark kept at" in result.stdout
+    assert "  ru/articles: 0 pages read, stopped: listing page 1 failed (" in result.stdout
+    assert "; no entries seen; mark not moved (2 transient failures" in result.stdout
+    assert "there is no mark yet" in result.stdout and "None" not in result.stdout
     state = tmp_path / "a" / "state" / "crawl-state.json"
     assert not state.exists() or json.loads(state.read_text())["marks"] == {}
     assert "Traceback" not in result.stderr

@@ -11,6 +11,7 @@ in the range; ids that 404 are counted as gone, not as errors.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from habrmirror.crawl.middlewares import RequestBudgetSpent
 from habrmirror.crawl.spiders.base import HabrSpider
 from habrmirror.pages.errors import PageError
 from habrmirror.store.marks import CrawlState, ListingWalk
-from habrmirror.urls import LISTING_KINDS, article_url, listing_url
+from habrmirror.urls import LISTING_KINDS, MAX_ARTICLE_ID, article_url, at_origin, listing_url
 
 LISTING_META = "habr_listing"
 
@@ -45,14 +46,19 @@ def listing_priority(page: int) -> int:
 
 
 def parse_id_range(text: str) -> range:
-    """``454000-455000`` (inclusive) or a single id."""
-    first, sep, last = text.partition("-")
-    try:
-        start, stop = int(first), int(last) if sep else int(first)
-    except ValueError:
-        raise ValueError(f"ids must look like 454000-455000, got {text!r}") from None
-    if start <= 0 or stop < start:
-        raise ValueError(f"bad id range {text!r}")
+    """``454000-455000`` (inclusive) or a single id, each 1..:data:`~habrmirror.urls.MAX_ARTICLE_ID`."""
+    first, sep, last = text.strip().partition("-")
+    if not (first.strip().isascii() and first.strip().isdigit()) or (
+        sep and not (last.strip().isascii() and last.strip().isdigit())
+    ):
+        raise ValueError(f"--ids must be an id range like 454000-455000 (or one id), got {text!r}")
+    start, stop = int(first), int(last) if sep else int(first)
+    if not 1 <= start <= MAX_ARTICLE_ID or not 1 <= stop <= MAX_ARTICLE_ID:
+        raise ValueError(f"--ids {text!r}: Habr article ids are 1 to {MAX_ARTICLE_ID:,}")
+    if stop < start:
+        raise ValueError(
+            f"bad id range {text!r}: the first id is larger than the last (write {stop}-{start})"
+        )
     return range(start, stop + 1)
 
 
@@ -60,7 +66,45 @@ def parse_since(text: str | None) -> datetime | None:
     """An ISO date or datetime; naive values are taken as UTC."""
     if not text:
         return None
-    return parse_utc(text)
+    try:
+        return parse_utc(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--since must be an ISO date like 2024-05-01 or 2024-05-01T12:00:00+03:00, got {text!r}"
+        ) from None
+
+
+def parse_pages(text: str | int | None) -> int | None:
+    """``pages=N``: at most N listing pages per listing; None, "" or 0 mean no limit."""
+    try:
+        pages = int(text) if text not in (None, "") else 0
+    except ValueError:
+        raise ValueError(f"--pages must be a whole number, got {text!r}") from None
+    if pages < 0:
+        raise ValueError(f"--pages must be 0 (no limit) or more, got {pages}")
+    return pages or None
+
+
+def parse_refresh_days(text: str | float | None) -> float:
+    """``refresh_days=N``: re-capture posts published in the last N days (0 or nothing: none)."""
+    try:
+        days = float(text) if text not in (None, "") else 0.0
+    except ValueError:
+        raise ValueError(f"--refresh-days must be a number of days, got {text!r}") from None
+    if not math.isfinite(days) or days < 0:
+        raise ValueError(f"--refresh-days must be 0 (off) or more days, got {text!r}")
+    return days
+
+
+def parse_listings(text: str) -> list[str]:
+    """``articles,news`` -> the listing kinds, each one of :data:`~habrmirror.urls.LISTING_KINDS`, in order."""
+    kinds = list(dict.fromkeys(kind.strip() for kind in text.split(",") if kind.strip()))
+    unknown = [kind for kind in kinds if kind not in LISTING_KINDS]
+    if unknown:
+        raise ValueError(f"unknown listing {unknown[0]!r}; choose from {', '.join(LISTING_KINDS)}")
+    if not kinds:
+        raise ValueError(f"--listings names no listing; choose from {', '.join(LISTING_KINDS)}")
+    return kinds
 
 
 class ArticlesSpider(HabrSpider):
@@ -78,16 +122,16 @@ class ArticlesSpider(HabrSpider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.max_pages = int(pages) if pages else None
+        self.max_pages = parse_pages(pages)
         self.since = parse_since(since)
         self.ids = parse_id_range(ids) if ids else None
-        self.refresh_days = float(refresh_days) if refresh_days else 0.0
-        self.kinds = [kind.strip() for kind in listings.split(",") if kind.strip()]
-        unknown = [kind for kind in self.kinds if kind not in LISTING_KINDS]
-        if unknown:
-            raise ValueError(f"unknown listing {unknown[0]!r}; choose from {', '.join(LISTING_KINDS)}")
+        self.refresh_days = parse_refresh_days(refresh_days)
+        self.kinds = parse_listings(listings)
+        if language not in ("ru", "en"):
+            raise ValueError(f"language must be ru or en, got {language!r}")
         self.language = language
         self.walks: dict[str, ListingWalk] = {}
+        self.stopped: dict[str, str] = {}  # why each listing walk stopped, in words (the summary says it)
         # ids this run has seen in a listing (and requested, unless archived already)
         self.requested: set[int] = set()
 
@@ -100,6 +144,15 @@ class ArticlesSpider(HabrSpider):
         return spider
 
     state: CrawlState
+
+    def progress_total(self) -> tuple[str, int] | None:
+        """What the progress display counts towards, when it is known: the ids of ``ids=``, or the listing
+        pages ``pages=`` allows (a walk may stop sooner, at the mark); None for an open-ended walk."""
+        if self.ids is not None:
+            return "articles", len(self.ids)
+        if self.max_pages:
+            return "listing pages", self.max_pages * len(self.kinds)
+        return None
 
     @property
     def refresh_after(self) -> datetime | None:
@@ -132,13 +185,15 @@ class ArticlesSpider(HabrSpider):
 
     async def parse_listing_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
         kind, page_number = response.meta[LISTING_META]
-        walk = self.walks[f"{self.language}/{kind}"]
+        key = f"{self.language}/{kind}"
+        walk = self.walks[key]
         self.session.stats_inc("listings/pages")
         walk.pages += 1
         try:
             page = await self.parse_pool.parse_listing(response.url, response.body)
         except PageError as error:
             walk.failed = f"listing page {response.url}: {error}"
+            self.stopped[key] = f"listing page {page_number} could not be read"
             self.session.note_failure(response.url, Outcome.LISTING_ERROR, str(error))
             return
         stop_at = walk.stop_time(self.since, self.refresh_after)
@@ -161,17 +216,31 @@ class ArticlesSpider(HabrSpider):
             else:
                 if archived:
                     self.session.stats_inc("articles_refreshed")
-                yield self.article_request(entry.url, entry.id, article_priority(page_number))
+                # listing links are fetched like user input: Habr's hosts from the origin, no #fragment
+                yield self.article_request(
+                    at_origin(entry.url, self.origin), entry.id, article_priority(page_number)
+                )
         if passed:
             walk.reached_stop = True
+            self.stopped[key] = f"{self.stop_bound(walk, stop_at)} reached on page {page_number}"
             return
         if not page.next_url:
             walk.reached_end = True
+            self.stopped[key] = f"end of the listing (page {page_number} is its last)"
             return
         if self.max_pages and page_number >= self.max_pages:
             walk.hit_page_limit = True
+            self.stopped[key] = f"page limit reached (--pages {self.max_pages})"
             return
-        yield self.listing_request(kind, page_number + 1, page.next_url)
+        yield self.listing_request(kind, page_number + 1, at_origin(page.next_url, self.origin))
+
+    def stop_bound(self, walk: ListingWalk, stop_at: datetime | None) -> str:
+        """Which bound the walk passed: the last completed run's mark, ``since`` or the refresh window."""
+        if stop_at is not None and stop_at == walk.previous_mark:
+            return f"the last completed run's mark ({iso(stop_at)})"
+        if stop_at is not None and stop_at == self.since:
+            return f"--since {iso(stop_at)}"
+        return f"the --refresh-days {self.refresh_days:g} window"
 
     def listing_failed(self, failure: Failure) -> None:
         if failure.check(RequestBudgetSpent):
@@ -184,7 +253,9 @@ class ArticlesSpider(HabrSpider):
             if response is not None
             else f"{failure.type.__name__}: {failure.getErrorMessage()}"
         )
-        self.walks[f"{self.language}/{kind}"].failed = f"listing page {request.url}: {reason}"
+        key = f"{self.language}/{kind}"
+        self.walks[key].failed = f"listing page {request.url}: {reason}"
+        self.stopped[key] = f"listing page {request.meta[LISTING_META][1]} failed ({reason})"
         self.session.note_failure(request.url, Outcome.LISTING_ERROR, reason)
 
     def finish_run(self, reason: str) -> dict[str, Any]:
@@ -204,6 +275,7 @@ class ArticlesSpider(HabrSpider):
                 "mark": iso(m) if (m := self.state.mark(key)) else None,
                 "mark_moved": moved,
                 "why_not_moved": None if moved else walk.why_not(reason, transient),
+                "stopped": self.stopped.get(key) or f"the run ended before the walk did ({reason})",
             }
         if self.walks:
             self.state.save()
