@@ -9,13 +9,12 @@ A new rule for what a response means (a new outcome, a new error page) is a chan
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from habrmirror.archive.reader import UnsupportedEncoding, decode_content
+from habrmirror.archive.reader import DecodedTooLarge, decode_content
 from habrmirror.clock import iso
 from habrmirror.items import Article, Image, WarcPointer, article_record
 from habrmirror.pages import parse_article
@@ -39,6 +38,7 @@ class Outcome(str, Enum):
     NETWORK_ERROR = "network_error"
     ROBOTS = "robots"
     LISTING_ERROR = "listing_error"
+    TOO_LARGE = "too_large"
 
     def __str__(self) -> str:
         return self.value
@@ -71,6 +71,7 @@ _MEANINGS = {
     Outcome.NETWORK_ERROR: "DNS, connection or timeout: no response",
     Outcome.ROBOTS: "not requested: robots.txt disallows the URL (a skip, not a failure)",
     Outcome.LISTING_ERROR: "a listing page (not an article) that could not be fetched or read",
+    Outcome.TOO_LARGE: "larger than a size limit (see Limits): stored up to the limit, not parsed",
 }
 _FAILURES = frozenset(
     {
@@ -82,12 +83,29 @@ _FAILURES = frozenset(
         Outcome.HTTP_ERROR,
         Outcome.NETWORK_ERROR,
         Outcome.LISTING_ERROR,
+        Outcome.TOO_LARGE,
     }
 )
 _TRANSIENT = frozenset({Outcome.NETWORK_ERROR, Outcome.HTTP_ERROR, Outcome.BLOCKED, Outcome.LISTING_ERROR})
 
 GONE_STATUSES = (404, 410)
 FORBIDDEN_STATUS = 403
+
+
+# Size limits of one article page (settings HABR_MAX_PAGE_BYTES, HABR_MAX_DECODED_BYTES; README, "Limits").
+MAX_PAGE_BYTES = 20_000_000  # as downloaded (content-encoded): the largest real sample is 0.7 MB
+MAX_DECODED_BYTES = 40_000_000  # once decoded: bounds the parse worker's memory (a gzip bomb stops here)
+
+
+@dataclass(frozen=True)
+class PageSize:
+    """The size limits an article page was fetched and is decoded under, and whether the download hit its limit."""
+
+    max_page_bytes: int = MAX_PAGE_BYTES
+    max_decoded_bytes: int = MAX_DECODED_BYTES
+    truncated: bool = (
+        False  # the body was cut at max_page_bytes (the WARC record says WARC-Truncated: length)
+    )
 
 
 @dataclass
@@ -102,6 +120,7 @@ class FetchedPage:
     pointer: WarcPointer | None = None  # the record holding the page bytes (for a revisit: the original)
     revisit: bool = False  # the bytes were identical to an archived capture
     article_id: int | None = None  # the id the request was for (the capture is logged under it)
+    size: PageSize | None = None  # None: the default limits, not truncated
 
 
 @dataclass
@@ -126,21 +145,28 @@ class CaptureResult:
         return self.article.id if self.article is not None else self.article_id
 
 
-def decode_page(body: bytes, content_encoding: str | None) -> bytes:
-    """The body without its Content-Encoding; a body that does not decode is a ParseError of that page."""
+def decode_page(body: bytes, content_encoding: str | None, max_size: int | None = None) -> bytes:
+    """The body without its Content-Encoding; a body that does not decode is a ParseError of that page.
+
+    With ``max_size``, :class:`~habrmirror.archive.reader.DecodedTooLarge` once decoding passes it.
+    """
     try:
-        return decode_content(body, content_encoding)
-    except (UnsupportedEncoding, OSError, zlib.error) as error:
+        return decode_content(body, content_encoding, max_size)
+    except DecodedTooLarge:
+        raise
+    except Exception as error:  # zlib, brotli, an unknown coding: the bytes are not what they claim to be
         raise ParseError(f"cannot decode Content-Encoding {content_encoding!r}: {error}") from None
 
 
-def parse_encoded(url: str, body: bytes, content_encoding: str | None, fetched_at: datetime) -> Article:
+def parse_encoded(
+    url: str, body: bytes, content_encoding: str | None, fetched_at: datetime, max_size: int | None = None
+) -> Article:
     """Decode the body as it came over the wire, then parse it."""
-    return parse_article(url, decode_page(body, content_encoding), fetched_at)
+    return parse_article(url, decode_page(body, content_encoding, max_size), fetched_at)
 
 
 def judge(page: FetchedPage) -> CaptureResult:
-    """Status, then decoding and parsing: the outcome of a fetched page, its article stamped with the capture.
+    """Status, size, decoding, then parsing: the outcome of a fetched page, its article stamped with the capture.
 
     An ``archived`` result is not final until :func:`finish` has validated its row.
     """
@@ -153,14 +179,38 @@ def judge(page: FetchedPage) -> CaptureResult:
         pointer=page.pointer,
         revisit=page.revisit,
     )
+    size = page.size or PageSize()
     if page.status in GONE_STATUSES:
         return _refused(result, Outcome.GONE, f"HTTP {page.status}: deleted or never existed")
     if page.status == FORBIDDEN_STATUS:
         return _refused(result, Outcome.FORBIDDEN, "HTTP 403: draft or hidden post")
     if not 200 <= page.status < 300:
         return _refused(result, Outcome.HTTP_ERROR, f"HTTP {page.status}")
+    if size.truncated:
+        limit = megabytes(size.max_page_bytes)
+        return _refused(
+            result,
+            Outcome.TOO_LARGE,
+            f"page larger than the {limit} limit (HABR_MAX_PAGE_BYTES); stored truncated",
+        )
+    if not page.body:
+        return _refused(
+            result, Outcome.PARSE_ERROR, f"empty response body (0 bytes) with status {page.status}"
+        )
     try:
-        article = parse_encoded(page.url, page.body, page.content_encoding, page.fetched_at)
+        body = decode_page(page.body, page.content_encoding, size.max_decoded_bytes)
+    except DecodedTooLarge as error:
+        limit = megabytes(error.limit)
+        reason = f"page decodes to more than the {limit} limit (HABR_MAX_DECODED_BYTES); stored as received"
+        return _refused(result, Outcome.TOO_LARGE, reason)
+    except ParseError as error:
+        return _refused(result, Outcome.PARSE_ERROR, str(error))
+    if not body.strip():
+        decoded = f", {len(body)} once decoded" if page.content_encoding else ""
+        reason = f"blank response body ({len(page.body)} bytes{decoded}, whitespace only) with status {page.status}"
+        return _refused(result, Outcome.PARSE_ERROR, reason)
+    try:
+        article = parse_article(page.url, body, page.fetched_at)
     except NotAnArticlePage as error:
         return _refused(result, Outcome.NOT_ARTICLE, str(error))
     except BlockedPage as error:
@@ -175,6 +225,13 @@ def judge(page: FetchedPage) -> CaptureResult:
     article.warc = page.pointer
     result.article = article
     return result
+
+
+def megabytes(size: int) -> str:
+    """A byte count as people say it: ``20 MB``, ``1.5 MB``, ``800 bytes``."""
+    if size < 1_000_000:
+        return f"{size} bytes"
+    return f"{size / 1_000_000:.3g} MB"
 
 
 def finish(result: CaptureResult, images: list[Image] | None = None) -> CaptureResult:
@@ -198,6 +255,81 @@ def finish(result: CaptureResult, images: list[Image] | None = None) -> CaptureR
 def capture(page: FetchedPage, images: list[Image] | None = None) -> CaptureResult:
     """:func:`judge` then :func:`finish`: what recovery and reindex do with a page read back from a WARC."""
     return finish(judge(page), images)
+
+
+class DownloadProblem(Exception):
+    """A failed download the crawl's download handler has already put in words (:func:`network_reason` keeps them).
+
+    Raised inside the HTTP client (e.g. a response header line too long to parse), so Scrapy and Twisted wrap it;
+    :func:`network_reason` finds it wherever it ends up in the chain.
+    """
+
+
+# What a download failure means, by exception class name (Scrapy's and Twisted's; this module imports neither).
+_NETWORK_REASONS = {
+    "ResponseDataLossError": "the connection closed before the whole body arrived",
+    "DownloadTimeoutError": "no complete answer within the download timeout",
+    "TimeoutError": "no answer within the connect timeout",
+    "TCPTimedOutError": "the TCP connection timed out",
+    "CannotResolveHostError": "the host name could not be resolved (DNS)",
+    "DNSLookupError": "the host name could not be resolved (DNS)",
+    "DownloadConnectionRefusedError": "the server refused the connection",
+    "ConnectionRefusedError": "the server refused the connection",
+    "ResponseNeverReceived": "the connection closed before any response arrived",
+    "ResponseFailed": "the connection closed in the middle of the response headers",
+    "ConnectionLost": "the connection was lost before the response was complete",
+    "ConnectionDone": "the server closed the connection before the response was complete",
+    "DownloadCancelledError": "the download was cancelled",
+    "CancelledError": "the download was cancelled",
+    "SSLError": "the TLS handshake failed",
+}
+
+
+def network_reason(exception: BaseException) -> str:
+    """The reason of a fetch that got no usable response, in words: what the capture log and summaries say.
+
+    Scrapy wraps Twisted's errors, which wrap the cause (``__cause__``, and Twisted's ``reasons`` lists); the
+    innermost :class:`DownloadProblem` wins, else the first error of a known kind, with its message when it
+    adds something (a timeout's duration, a data loss's byte counts), else the error's type and message.
+    """
+    chain = _exception_chain(exception)
+    for error in chain:
+        if isinstance(error, DownloadProblem):
+            return str(error)
+    for error in chain:
+        for cls in type(error).__mro__:
+            known = _NETWORK_REASONS.get(cls.__name__)
+            if known is None:
+                continue
+            detail = _message(error)
+            if cls.__name__ == "ResponseDataLossError" and detail:
+                return detail  # the download handler's "connection closed after N of M bytes of the body"
+            if detail and not detail.startswith(("[", "<")):  # not a repr of Twisted's Failure list
+                return f"{known}: {detail}"
+            return known
+    detail = _message(exception)
+    return f"{type(exception).__name__}: {detail}" if detail else f"{type(exception).__name__} (no message)"
+
+
+def _exception_chain(exception: BaseException) -> list[BaseException]:
+    """The exception, its causes and contexts, and the errors in Twisted ``reasons`` lists: outermost first."""
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    queue: list[Any] = [exception]
+    while queue and len(chain) < 32:
+        error = queue.pop(0)
+        error = getattr(error, "value", error)  # a twisted Failure holds its exception in .value
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        chain.append(error)
+        queue.extend(getattr(error, "reasons", None) or [])
+        queue.extend(e for e in (error.__cause__, error.__context__) if e is not None)
+    return chain
+
+
+def _message(error: BaseException) -> str:
+    return " ".join(str(error).split()).rstrip(".")
 
 
 def not_fetched(url: str, article_id: int | None, outcome: Outcome, reason: str, time: str) -> CaptureResult:

@@ -29,6 +29,17 @@ HABR_RETRY_AFTER_MAX = 600  # longest Retry-After (seconds) a 429/503 is waited 
 HABR_RETRY_BACKOFF = 2.0  # first backoff (seconds, doubling) for a 429/503 without Retry-After
 HABR_COMMAND = ""  # what started this writer, as the archive's lock names it to a second writer ("" = scrapy crawl SPIDER)
 HABR_PROGRESS_INTERVAL = 10  # seconds between progress lines (0 = off)
+# Size limits (README, "Limits"): a response past its limit is stored truncated (WARC-Truncated: length) and
+# reported too_large, so a huge page or a gzip bomb costs a small multiple of the limit in memory, never more.
+HABR_MAX_PAGE_BYTES = 20_000_000  # article page as downloaded (content-encoded); real pages are 0.05-0.75 MB
+HABR_MAX_DECODED_BYTES = (
+    40_000_000  # article page once decoded (gzip/deflate/br stop here); 50x the largest real page
+)
+HABR_MAX_IMAGE_BYTES = 25_000_000  # one image (Habr's animated GIFs run to ~10 MB)
+DOWNLOAD_MAXSIZE = (
+    20_000_000  # every other response (listings, robots.txt), also once decoded (Scrapy's default: 1 GiB)
+)
+DOWNLOAD_WARNSIZE = 10_000_000  # log a warning for a response this large (Scrapy's default: 32 MiB)
 
 # --- politeness --------------------------------------------------------------------------------------------------
 USER_AGENT = f"habrmirror/{__version__} (+{HABR_CONTACT}; web archiving)"
@@ -62,6 +73,8 @@ DOWNLOADER_MIDDLEWARES = {
     # article bodies stay encoded until the parse worker decodes them (same slot as the stock one)
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "habrmirror.crawl.middlewares.RawBodyCompressionMiddleware": 590,
+    # size limits per request kind; sees a truncated response before decompression (590) does
+    "habrmirror.crawl.middlewares.SizeLimitMiddleware": 595,
     # Retry-After aware retry replaces the stock one (same priority slot)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "habrmirror.crawl.middlewares.RetryAfterMiddleware": 550,

@@ -1,5 +1,8 @@
 """Atomic file writes (write to a temp file, fsync, rename): how every finished file of an archive appears.
 
+The temp file is created mode 0666 less the umask, like any ``open()`` (and the WARCs): ``mkstemp`` would make
+it 0600, and after the rename a web server or pywb could not read the index, ``archive.json`` or the CDXJ.
+
 Part of the WARC room because the CDXJ writer needs it and ``archive/`` imports nothing above itself; the store
 (index shards, ``archive.json``, state, run summaries) writes through the same functions.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
     ``data`` may be an iterable of chunks, so a large file is streamed rather than joined in memory first.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(data, bytes | bytearray):
@@ -36,6 +39,16 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, exclusive temp file beside ``path``; the kernel applies the umask to its mode 0666."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def fsync_dir(directory: Path) -> None:

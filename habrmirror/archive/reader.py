@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
@@ -146,50 +146,125 @@ def read_record(archive_dir: Path, pointer: WarcPointer) -> StoredRecord:
     return stored
 
 
-def decoded_payload(stored: StoredRecord) -> bytes:
-    """The payload with its Content-Encoding removed (gzip, x-gzip, deflate, br, identity; last first)."""
+def decoded_payload(stored: StoredRecord, max_size: int | None = None) -> bytes:
+    """The payload with its Content-Encoding removed (gzip, x-gzip, deflate, br, identity; last first).
+
+    With ``max_size``, raises :class:`DecodedTooLarge` rather than inflate past it (see :func:`decode_content`).
+    """
     if stored.http_headers is None:
         return stored.payload
-    return decode_content(stored.payload, stored.http_headers.get_header("Content-Encoding"))
+    return decode_content(stored.payload, stored.http_headers.get_header("Content-Encoding"), max_size)
 
 
-def decode_content(data: bytes, content_encoding: str | None) -> bytes:
-    """``data`` with the codings of a ``Content-Encoding`` header removed, last applied first."""
+class DecodedTooLarge(ValueError):
+    """A body that decodes to more than the limit it was decoded under; decoding stopped there."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"decodes to more than {limit} bytes")
+        self.limit = limit
+
+
+def decode_content(data: bytes, content_encoding: str | None, max_size: int | None = None) -> bytes:
+    """``data`` with the codings of a ``Content-Encoding`` header removed, last applied first.
+
+    With ``max_size``, every coding is inflated incrementally and stops one byte past ``max_size``, raising
+    :class:`DecodedTooLarge`: a gzip bomb (1 GB of zeros is a 1 MB body) costs at most about ``max_size``
+    of memory, never what it would inflate to. An identity body longer than ``max_size`` raises too.
+    """
     for coding in reversed(
         [part.strip().lower() for part in (content_encoding or "").split(",") if part.strip()]
     ):
-        data = _decode(coding, data)
+        data = _decode(coding, data, max_size)
+    if max_size is not None and len(data) > max_size:
+        raise DecodedTooLarge(max_size)
     return data
 
 
-def _decode(coding: str, data: bytes) -> bytes:
+def _decode(coding: str, data: bytes, max_size: int | None) -> bytes:
     if coding == "identity":
         return data
     if coding in ("gzip", "x-gzip"):
-        return _gunzip_all(data)
+        return _gunzip_all(data, max_size)
     if coding == "deflate":
         # RFC 9110 "deflate" is zlib-wrapped, but servers have long sent raw deflate too.
         try:
-            return zlib.decompress(data)
+            return _inflate(data, zlib.MAX_WBITS, max_size)
         except zlib.error:
-            return zlib.decompress(data, wbits=-15)
+            return _inflate(data, -zlib.MAX_WBITS, max_size)
     if coding == "br":
         if _brotli is None:
             raise UnsupportedEncoding("Content-Encoding br needs the brotli package")
-        return bytes(_brotli.decompress(data))
+        return _unbrotli(data, max_size)
     raise UnsupportedEncoding(f"unsupported Content-Encoding {coding!r}")
 
 
-def _gunzip_all(data: bytes) -> bytes:
+def _budget(max_size: int | None, produced: int) -> int:
+    """The ``max_length`` for the next inflate call: one byte past the limit, so passing it is seen."""
+    return 0 if max_size is None else max(1, max_size + 1 - produced)
+
+
+def _inflate_member(
+    decompressor: Any, data: bytes, max_size: int | None, parts: list[bytes], produced: int
+) -> int:
+    """Feed ``data`` to a zlib decompressor, appending its output to ``parts``; the new total produced."""
+    pending = data
+    while True:
+        chunk = decompressor.decompress(pending, _budget(max_size, produced))
+        parts.append(chunk)
+        produced += len(chunk)
+        if max_size is not None and produced > max_size:
+            raise DecodedTooLarge(max_size)
+        pending = decompressor.unconsumed_tail
+        if not pending:
+            return produced
+
+
+def _inflate(data: bytes, wbits: int, max_size: int | None) -> bytes:
+    decompressor = zlib.decompressobj(wbits=wbits)
+    parts: list[bytes] = []
+    _inflate_member(decompressor, data, max_size, parts, 0)
+    parts.append(decompressor.flush())
+    return _joined(parts)
+
+
+def _gunzip_all(data: bytes, max_size: int | None) -> bytes:
     """Gunzip every concatenated member (a valid gzip stream may have several)."""
-    parts = []
+    parts: list[bytes] = []
+    produced = 0
     while data:
         decompressor = zlib.decompressobj(wbits=31)
-        parts.append(decompressor.decompress(data))
+        produced = _inflate_member(decompressor, data, max_size, parts, produced)
         if not decompressor.eof:
             raise zlib.error("truncated gzip body")
         data = decompressor.unused_data
-    return b"".join(parts)
+    return _joined(parts)
+
+
+def _unbrotli(data: bytes, max_size: int | None) -> bytes:
+    assert _brotli is not None
+    if max_size is None:
+        return bytes(_brotli.decompress(data))
+    decompressor = _brotli.Decompressor()
+    parts: list[bytes] = []
+    produced = 0
+    pending = data
+    while True:
+        chunk = bytes(decompressor.process(pending, output_buffer_limit=_budget(max_size, produced)))
+        pending = b""  # the decompressor keeps what it did not use; later calls only drain it
+        parts.append(chunk)
+        produced += len(chunk)
+        if produced > max_size:
+            raise DecodedTooLarge(max_size)
+        if decompressor.is_finished():
+            return _joined(parts)
+        if not chunk and decompressor.can_accept_more_data():
+            raise _brotli.error("truncated brotli body")
+
+
+def _joined(parts: list[bytes]) -> bytes:
+    """One bytes object; the usual single part is returned as is (no second copy of a large page)."""
+    parts = [part for part in parts if part]
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 @dataclass

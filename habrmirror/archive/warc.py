@@ -26,6 +26,9 @@ Format choices (README, "Reconstructions", lists them for users):
   header is left out of the stored headers (so the block is a consistent HTTP message and the payload
   digest covers the entity, as WARC 1.1 asks). A ``Transfer-Encoding: chunked`` header passed in always
   counts as de-chunked, since the body given is always de-chunked.
+* ``WARC-Truncated: length`` on a response record says: the body passed its size limit while downloading
+  (README, "Limits") and only its first bytes are stored; the HTTP headers are still the ones received (a
+  Content-Length there is the length the server announced).
 * Revisits follow the WARC/1.1 identical-payload-digest profile, looked up in
   :class:`~habrmirror.archive.digests.DigestIndex` (status 200 with a non-empty body only); they store the
   HTTP headers without the body.
@@ -102,6 +105,7 @@ _RESERVED = {
         "WARC-Refers-To-Target-URI",
         "WARC-Refers-To-Date",
         "WARC-Filename",
+        "WARC-Truncated",
         "Content-Type",
         "Content-Length",
         DECHUNKED_HEADER,
@@ -144,6 +148,7 @@ class HttpExchange:
     fetched_at: datetime  # tz-aware; becomes the WARC-Date of both records
     ip_address: str | None = None  # -> WARC-IP-Address
     dechunked: bool = False  # the server sent the body chunked (noted in DECHUNKED_HEADER)
+    truncated: str | None = None  # why the body is cut short: "length" (a size limit) -> WARC-Truncated
 
 
 @dataclass
@@ -283,6 +288,8 @@ class WarcWriter:
         response_fields.update(common)
         if dechunked:
             response_fields[DECHUNKED_HEADER] = "chunked"
+        if exchange.truncated:
+            response_fields["WARC-Truncated"] = exchange.truncated
         response_fields.update(extra)
         if original:
             response_fields["WARC-Profile"] = REVISIT_PROFILE
@@ -511,7 +518,8 @@ def _incompressible(exchange: HttpExchange, headers: list[tuple[str, str]]) -> b
 
 
 def _dedupable(exchange: HttpExchange) -> bool:
-    return exchange.status == 200 and bool(exchange.body)
+    """A whole 200 body: a truncated one is neither a revisit of nor an original for another capture."""
+    return exchange.status == 200 and bool(exchange.body) and not exchange.truncated
 
 
 def _standard_reason(status: int) -> str:

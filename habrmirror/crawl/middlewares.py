@@ -1,4 +1,4 @@
-"""Downloader middlewares: politeness (Retry-After, request budget) and the loopback guard used by tests.
+"""Downloader middlewares: politeness (Retry-After, request budget), size limits, and the loopback guard of tests.
 
 They sit between the spider's requests and the download, before anything is recorded to the WARC.
 """
@@ -19,7 +19,9 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
+from habrmirror.capture import PageSize, megabytes
 from habrmirror.clock import utc_now
+from habrmirror.crawl.download_handler import TRUNCATED_FLAG, WIRE_META_KEY
 from habrmirror.crawl.pipelines.media import IMAGE_OF_META
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,62 @@ class RawBodyCompressionMiddleware(HttpCompressionMiddleware):
         if request.meta.get(RAW_BODY_META):
             return response
         return super().process_response(request, response)
+
+
+PAGE_SIZE_META = "habr_page_size"  # request.meta key: the capture.PageSize an article page came under
+
+
+class ResponseTooLarge(IgnoreRequest):
+    """A response cut at its size limit that is neither an article page nor an image: in the WARC, not used."""
+
+
+class SizeLimitMiddleware:
+    """Size limits per kind of request (README, "Limits"), as Scrapy's per-request ``download_maxsize``.
+
+    Article pages get ``HABR_MAX_PAGE_BYTES`` (and carry ``HABR_MAX_DECODED_BYTES`` to the parse worker in
+    ``PAGE_SIZE_META``), images ``HABR_MAX_IMAGE_BYTES``, everything else ``DOWNLOAD_MAXSIZE``. The download
+    handler stores a body that passes its limit truncated; here an article page goes on to be judged
+    ``too_large``, an image to the media pipeline (which notes why), and anything else (a listing, robots.txt)
+    fails its request with :class:`ResponseTooLarge`.
+    """
+
+    def __init__(self, crawler: Crawler, page_bytes: int, decoded_bytes: int, image_bytes: int) -> None:
+        self.crawler = crawler
+        self.page_bytes = page_bytes
+        self.decoded_bytes = decoded_bytes
+        self.image_bytes = image_bytes
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SizeLimitMiddleware:
+        settings = crawler.settings
+        return cls(
+            crawler,
+            page_bytes=settings.getint("HABR_MAX_PAGE_BYTES"),
+            decoded_bytes=settings.getint("HABR_MAX_DECODED_BYTES"),
+            image_bytes=settings.getint("HABR_MAX_IMAGE_BYTES"),
+        )
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get(RAW_BODY_META):
+            request.meta.setdefault("download_maxsize", self.page_bytes)
+            request.meta[PAGE_SIZE_META] = PageSize(request.meta["download_maxsize"], self.decoded_bytes)
+        elif request.meta.get(IMAGE_OF_META) is not None:
+            request.meta.setdefault("download_maxsize", self.image_bytes)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if TRUNCATED_FLAG not in response.flags:
+            return response
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("habrmirror/limits/truncated")
+        limit = (request.meta.get(WIRE_META_KEY) or {}).get("truncated_at") or 0
+        if request.meta.get(RAW_BODY_META):
+            request.meta[PAGE_SIZE_META] = PageSize(limit, self.decoded_bytes, truncated=True)
+            return response
+        if request.meta.get(IMAGE_OF_META) is not None:
+            return response
+        raise ResponseTooLarge(
+            f"response larger than the {megabytes(limit)} limit (DOWNLOAD_MAXSIZE); stored truncated"
+        )
 
 
 class RequestBudgetSpent(IgnoreRequest):

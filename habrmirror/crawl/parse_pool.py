@@ -34,7 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
-from habrmirror.capture import CaptureResult, FetchedPage, decode_page, judge, parse_encoded
+from habrmirror.archive.reader import DecodedTooLarge
+from habrmirror.capture import CaptureResult, FetchedPage, PageSize, decode_page, judge, parse_encoded
 from habrmirror.items import Article
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing
@@ -225,15 +226,16 @@ class ParsePool:
         return cast(Article, await self._run("article", (url, body, content_encoding, fetched_at)))
 
     async def judge(self, page: FetchedPage) -> CaptureResult:
-        """:func:`habrmirror.capture.judge` of a fetched article page (status, decoding, parsing)."""
-        if self.workers <= 0:
-            return judge(page)
+        """:func:`habrmirror.capture.judge` of a fetched article page (status, size, decoding, parsing)."""
+        if self.workers <= 0 or (page.size is not None and page.size.truncated):
+            return judge(page)  # a truncated page is judged on its flag alone: nothing to decode or parse
         if page.content_encoding and self._backlog() >= BACKLOG_TO_DECODE_HERE:
             # As in parse(): the workers are behind, so this process decompresses (a body that does not
-            # decode is judged here, the same way the worker would).
+            # decode, or decodes past its limit, is judged here, the same way the worker would).
+            limit = (page.size or PageSize()).max_decoded_bytes
             try:
-                page.body, page.content_encoding = decode_page(page.body, page.content_encoding), None
-            except ParseError:
+                page.body, page.content_encoding = decode_page(page.body, page.content_encoding, limit), None
+            except (ParseError, DecodedTooLarge):
                 return judge(page)
         return cast(CaptureResult, await self._run("capture", (page,)))
 

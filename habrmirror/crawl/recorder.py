@@ -41,12 +41,15 @@ def standard_reason(status: int) -> str:
 
 
 def exchange_from_scrapy(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
-    """The wire exchange as far as Scrapy and Twisted let us see it.
+    """The wire exchange as far as Scrapy and Twisted let us see it (README, "Reconstructions").
 
-    Reconstructed (documented in the README): the ``Host`` request header (Twisted adds it from the URL);
-    response header names in canonical capitalisation (Twisted folds case); ``Content-Length`` from the length
-    Twisted framed the body with (Twisted strips it from the headers); a body that arrived without a length
-    (chunked) is stored de-chunked and flagged; ``Connection``/``Keep-Alive`` response headers are not kept.
+    Response headers: the lines :mod:`habrmirror.crawl.download_handler` saw arrive, in order, duplicates and
+    connection headers included (the writer leaves ``Transfer-Encoding`` out of a de-chunked body's record).
+    A response that did not come through that handler has the headers Scrapy kept, as Scrapy has them: its
+    ``Content-Length`` first, then Twisted's list (one entry per name, its values together). Nothing is added.
+    Request headers: what Scrapy sent, ``Host`` first (Twisted adds it from the URL), ``Content-Length`` of a
+    body. A body that came chunked is stored de-chunked and flagged; one cut at its size limit is flagged
+    ``WARC-Truncated: length``.
     """
     parts = urlsplit(request.url)
     request_headers = [("Host", parts.netloc)]
@@ -57,13 +60,13 @@ def exchange_from_scrapy(request: Request, response: Response, fetched_at: datet
         request_headers.append(("Content-Length", str(len(request.body))))
 
     wire = request.meta.get(WIRE_META_KEY) or {}
-    response_headers = []
-    for name, values in response.headers.items():
-        for value in values:
-            response_headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    length = wire.get("length")
-    if length is not None:
-        response_headers.append(("Content-Length", str(length)))
+    response_headers = wire.get("headers")
+    if response_headers is None:
+        response_headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, values in response.headers.items()
+            for value in values
+        ]
     return HttpExchange(
         url=request.url,
         method=request.method,
@@ -72,11 +75,12 @@ def exchange_from_scrapy(request: Request, response: Response, fetched_at: datet
         protocol=response.protocol or "HTTP/1.1",
         status=response.status,
         reason=wire.get("reason") or standard_reason(response.status),
-        response_headers=response_headers,
+        response_headers=list(response_headers),
         body=response.body,
         fetched_at=fetched_at,
         ip_address=str(response.ip_address) if response.ip_address else None,
-        dechunked=bool(wire) and length is None and bool(response.body),
+        dechunked=bool(wire) and wire.get("length") is None and bool(response.body),
+        truncated="length" if wire.get("truncated_at") else None,
     )
 
 

@@ -17,7 +17,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from habrmirror.capture import CaptureResult
+from habrmirror.capture import CaptureResult, megabytes
+from habrmirror.crawl.download_handler import TRUNCATED_FLAG, WIRE_META_KEY
 from habrmirror.crawl.recorder import WARC_META_KEY
 from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import Image
@@ -110,6 +111,9 @@ class ImageCapturePipeline:
             return False, f"{type(error).__name__}: {error}"
         if not 200 <= response.status < 300:
             return False, f"HTTP {response.status}"
+        if TRUNCATED_FLAG in response.flags:
+            limit = megabytes((response.meta.get(WIRE_META_KEY) or {}).get("truncated_at") or 0)
+            return False, f"image larger than the {limit} limit (HABR_MAX_IMAGE_BYTES); stored truncated"
         if response.meta.get(WARC_META_KEY) is None:
             return False, "downloaded but not recorded in the WARC"
         return True, None

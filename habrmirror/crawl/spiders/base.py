@@ -18,9 +18,9 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from habrmirror import __version__
-from habrmirror.capture import CaptureResult, FetchedPage, Outcome, judge, not_fetched
+from habrmirror.capture import CaptureResult, FetchedPage, Outcome, judge, network_reason, not_fetched
 from habrmirror.clock import iso, utc_now
-from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
+from habrmirror.crawl.middlewares import PAGE_SIZE_META, RAW_BODY_META, RequestBudgetSpent
 from habrmirror.crawl.parse_pool import ParsePool
 from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.crawl.session import ArchiveSession
@@ -107,7 +107,7 @@ class HabrSpider(scrapy.Spider):
         if response is not None:
             self.session.record(judge(fetched_page(response)))  # an HTTP status no callback handles
             return
-        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        reason = network_reason(failure.value)
         self.session.record(
             not_fetched(request.url, article_id, Outcome.NETWORK_ERROR, reason, iso(utc_now()))
         )
@@ -126,4 +126,5 @@ def fetched_page(response: Response) -> FetchedPage:
         pointer=written.content_pointer if written else None,
         revisit=bool(written and written.revisit_of),
         article_id=response.meta.get(ARTICLE_ID_META),
+        size=response.meta.get(PAGE_SIZE_META),
     )
