@@ -469,7 +469,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def walk_line(walk: dict[str, Any]) -> str:
-    """``3 pages, stopped: end of the listing; newest seen ..., oldest seen ...; mark moved to ...``."""
+    """``newest seen ..., oldest seen ...; 3 pages read, stopped: end of the listing; mark moved to ...``."""
     seen = (
         f"newest seen {walk['newest_seen']}, oldest seen {walk['oldest_seen']}"
         if walk.get("newest_seen")
@@ -481,7 +481,7 @@ def walk_line(walk: dict[str, Any]) -> str:
         kept = f"it stays at {walk['mark']}" if walk.get("mark") else "there is no mark yet"
         mark = f"mark not moved ({walk['why_not_moved']}); {kept}"
     stopped = f", stopped: {walk['stopped']}" if walk.get("stopped") else ""
-    return f"{plural(walk.get('pages', 0), 'page')} read{stopped}; {seen}; {mark}"
+    return f"{seen}; {plural(walk.get('pages', 0), 'page')} read{stopped}; {mark}"
 
 
 # --- offline commands -------------------------------------------------------------------------------------------

@@ -87,8 +87,8 @@ def test_crawl_of_an_unreachable_site_fails_and_keeps_no_mark(tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "failed 2" in result.stdout and "listing_error" in result.stdout
-    assert "  ru/articles: 0 pages read, stopped: listing page 1 failed (" in result.stdout
-    assert "; no entries seen; mark not moved (2 transient failures" in result.stdout
+    assert "  ru/articles: no entries seen; 0 pages read, stopped: listing page 1 failed (" in result.stdout
+    assert "; mark not moved (2 transient failures" in result.stdout
     assert "there is no mark yet" in result.stdout and "None" not in result.stdout
     state = tmp_path / "a" / "state" / "crawl-state.json"
     assert not state.exists() or json.loads(state.read_text())["marks"] == {}

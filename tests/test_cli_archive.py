@@ -172,7 +172,11 @@ def test_show_prints_record_captures_and_files(demo: dict) -> None:
     assert f"title        {row['title']}" in shown and f"published    {row['published_at']}" in shown
     assert "captures     1" in shown
     capture = shown[shown.index("captures     1") + 1]
-    assert capture.startswith("  ") and "  200  archived  " in capture and "/ru/articles/568382/  warc/" in capture
+    assert (
+        capture.startswith("  ")
+        and "  200  archived  " in capture
+        and "/ru/articles/568382/  warc/" in capture
+    )
     warc = row["warc"]
     assert (
         f"  warc       {out / warc['filename']}@{warc['offset']} ({warc['length']} bytes, record {warc['record_id']})"
@@ -190,14 +194,14 @@ def test_crawl_summary_says_why_each_walk_stopped(replica: ReplicaProcess, tmp_p
     first = run_cli("crawl", "--pages", "2", "--origin", replica.origin, "--out", str(out), *FAST)
     assert first.returncode == 0, first.stdout + first.stderr
     walks = [line for line in lines(first.stdout) if line.startswith("  ru/")]
-    assert walks[0].startswith(
-        "  ru/articles: 1 page read, stopped: end of the listing (page 1 is its last); newest seen "
+    newest = re.search(r"newest seen (\S+),", walks[0]).group(1)  # type: ignore[union-attr]
+    assert walks[0].startswith(f"  ru/articles: newest seen {newest}, oldest seen ")
+    assert walks[0].endswith(
+        f"; 1 page read, stopped: end of the listing (page 1 is its last); mark moved to {newest}"
     )
-    assert walks[0].endswith(re.search(r"newest seen (\S+),", walks[0]).group(1))  # type: ignore[union-attr]
-    assert "; mark moved to " in walks[0]
     second = run_cli("crawl", "--pages", "2", "--origin", replica.origin, "--out", str(out), *FAST)
     walks = [line for line in lines(second.stdout) if line.startswith("  ru/")]
-    assert walks[0].startswith("  ru/articles: 1 page read, stopped: the last completed run's mark (")
+    assert "; 1 page read, stopped: the last completed run's mark (" in walks[0]
     assert ") reached on page 1; " in walks[0]
 
 
