@@ -43,6 +43,50 @@ class WarcPointer:
 
 
 @dataclass
+class Comment:
+    """One comment of a post, in thread order (depth-first from the roots, replies in the order Habr gives).
+
+    A deleted or banned comment keeps its place in the tree (its replies hang under it), with what Habr still
+    shows of it: ``banned`` (moderated, shown as "НЛО прилетело и опубликовало эту надпись здесь"; message "")
+    and ``deleted`` say which. ``parent_id`` is 0 for a root; a reply whose parent is not in the answer keeps
+    the parent's id (never re-labelled a root) and is listed after the complete threads.
+    """
+
+    id: int
+    parent_id: int = 0
+    level: int = 0
+    time_published: int | None = None  # Unix seconds UTC
+    time_changed: int | None = None
+    score: int | None = None
+    votes: int | None = None  # votes cast (up + down), not the score
+    message_html: str = ""
+    message_markdown: str = ""
+    author: str | None = None  # login
+    author_name: str | None = None  # display name
+    author_id: int | None = None
+    children: list[int] = field(default_factory=list)  # ids of the direct replies, in thread order
+    deleted: bool = False
+    banned: bool = False
+
+
+# What ``Article.comments`` holds and where it came from (the schema's ``comments_status`` documents them).
+COMMENTS_NOT_FETCHED = "not_fetched"  # no capture has read them (the page has no comments section)
+COMMENTS_FROM_PAGE = "page"  # read from the article page itself: complete as the page rendered it
+COMMENTS_FROM_API = "api"  # from Habr's comments API, every page of it
+COMMENTS_NONE = "none"  # the post has no comments (the API said so)
+COMMENTS_SKIPPED_ROBOTS = "skipped_robots"  # the comments URL is disallowed by robots.txt
+COMMENTS_FAILED = "failed"  # fetching or reading them failed (the capture log says why)
+COMMENTS_STATUSES = (
+    COMMENTS_NOT_FETCHED,
+    COMMENTS_FROM_PAGE,
+    COMMENTS_FROM_API,
+    COMMENTS_NONE,
+    COMMENTS_SKIPPED_ROBOTS,
+    COMMENTS_FAILED,
+)
+
+
+@dataclass
 class Article:
     """One Habr post as the index stores it (a superset of the IlyaGusev/habr dataset record)."""
 
@@ -67,7 +111,8 @@ class Article:
     reading_time: int | None = None
     format: str | None = None
     complexity: str | None = None
-    comments: Any = None
+    comments: list[Comment] = field(default_factory=list)
+    comments_status: str | None = None  # one of COMMENTS_STATUSES; None is written as "not_fetched"
     # --- habrmirror's own fields ---
     text: str | None = None
     author_name: str | None = None
@@ -96,19 +141,26 @@ STATISTICS_KEYS = (
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+_COMMENT_FIELDS = tuple(f.name for f in fields(Comment))
+
+
+def comment_record(comment: Comment) -> dict[str, Any]:
+    """The JSON-ready dict of a comment (``dataclasses.asdict`` without its deep copy: a row may hold thousands)."""
+    record = {name: getattr(comment, name) for name in _COMMENT_FIELDS}
+    record["children"] = list(comment.children)
+    return record
 
 
 def article_record(article: Article) -> dict[str, Any]:
     """The JSON-ready dict of an article: exactly one index line (what ``dataclasses.asdict`` gives, without
     its recursive deep copy, which cost a tenth of a crawl's parse time)."""
     record = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
-    # every counter key in every row (null where the page lacks it): readers that infer a struct per file
-    # (pyarrow, datasets) then see one shape
-    record["statistics"] = (
-        {key: article.statistics.get(key) for key in STATISTICS_KEYS}
-        if article.statistics is not None
-        else None
-    )
+    # always an object with every counter key (null where the page lacks it): readers that infer a struct per
+    # file (pyarrow, datasets) then see one shape
+    statistics = article.statistics or {}
+    record["statistics"] = {key: statistics.get(key) for key in STATISTICS_KEYS}
+    record["comments"] = [comment_record(comment) for comment in article.comments]
+    record["comments_status"] = article.comments_status or COMMENTS_NOT_FETCHED
     for name in ("labels", "hubs", "flows", "tags", "hub_titles"):
         record[name] = list(record[name])
     record["images"] = [asdict(image) for image in article.images]

@@ -2,10 +2,20 @@
 record conversion and the Arrow schema derived from it stay in step."""
 
 import copy
+from dataclasses import fields
 
 import pytest
 
-from habrmirror.items import STATISTICS_KEYS, Article, Image, Link, WarcPointer, article_record
+from habrmirror.items import (
+    COMMENTS_STATUSES,
+    STATISTICS_KEYS,
+    Article,
+    Comment,
+    Image,
+    Link,
+    WarcPointer,
+    article_record,
+)
 from habrmirror.schema import _fast_check, article_validator, validation_errors
 
 
@@ -22,6 +32,19 @@ def good_record() -> dict:
         links=[Link(url="https://example.org/", text="x")],
         published_at="2021-07-19T07:02:37+00:00",
         warc=WarcPointer(filename="warc/a.warc.gz", offset=0, length=10, record_id="<urn:uuid:1>"),
+        comments=[
+            Comment(
+                id=10,
+                time_published=1626678200,
+                score=2,
+                votes=2,
+                message_html="<p>a</p>",
+                author="x",
+                children=[11],
+            ),
+            Comment(id=11, parent_id=10, level=1, banned=True),
+        ],
+        comments_status="page",
     )
     return article_record(article)
 
@@ -35,6 +58,14 @@ BAD = [
     ("schema_version", lambda r: r.update(schema_version=2)),
     ("record", lambda r: r.update(extra_field=1)),
     ("hubs", lambda r: r.update(hubs="python")),
+    ("statistics", lambda r: r.update(statistics=None)),  # always an object now
+    ("comments", lambda r: r.update(comments=None)),  # always a list
+    ("comments", lambda r: r["comments"][0].update(id="10")),
+    ("comments", lambda r: r["comments"][0].pop("children")),
+    ("comments", lambda r: r["comments"][1].update(banned=None)),
+    ("comments", lambda r: r["comments"][0].update(likes=1)),
+    ("comments_status", lambda r: r.update(comments_status=None)),
+    ("comments_status", lambda r: r.update(comments_status="partial")),
 ]
 
 
@@ -74,6 +105,23 @@ def test_article_record_equals_asdict_on_real_pages() -> None:
         expected["statistics"] = {key: (article.statistics or {}).get(key) for key in STATISTICS_KEYS}
         assert record == expected
         assert record["images"] and validation_errors(record) == []
+        assert bool(record["comments"]) == name.startswith("article-legacy")  # the legacy page renders 115
+
+
+def test_row_defaults_statistics_object_and_comments_status() -> None:
+    """A page without counters still gives a statistics object (every counter null); no comments: [] and
+    "not_fetched"; the schema's vocabulary is the items module's."""
+    record = article_record(Article(id=5))
+    assert record["statistics"] == dict.fromkeys(STATISTICS_KEYS)
+    assert (record["comments"], record["comments_status"]) == ([], "not_fetched")
+    assert validation_errors(record) == []
+    prop = article_validator().schema["properties"]["comments_status"]
+    assert tuple(prop["enum"]) == COMMENTS_STATUSES
+    assert all(
+        f"{status} (" in prop["description"] or status in prop["description"] for status in COMMENTS_STATUSES
+    )
+    comment_props = article_validator().schema["properties"]["comments"]["items"]["properties"]
+    assert list(comment_props) == [f.name for f in fields(Comment)]
 
 
 def test_arrow_schema_follows_the_json_schema() -> None:

@@ -20,7 +20,15 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from habrmirror.clock import iso
-from habrmirror.items import STATISTICS_KEYS, Article, Image, Link
+from habrmirror.items import (
+    COMMENTS_FROM_PAGE,
+    COMMENTS_NOT_FETCHED,
+    STATISTICS_KEYS,
+    Article,
+    Comment,
+    Image,
+    Link,
+)
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.markdown import (
     BodyRenderer,
@@ -223,6 +231,11 @@ class ArticlePage:
     def reading_time(self) -> int | None:
         return None
 
+    def comments(self) -> list[Comment] | None:
+        """The comments the page itself renders, in thread order (``[]``: a comments section without any);
+        None when the page has no comments section (they were not part of this capture)."""
+        return None
+
     def complexity(self) -> str | None:
         return None
 
@@ -269,6 +282,7 @@ class ArticlePage:
             {key: statistics[key] for key in STATISTICS_KEYS if key in statistics} if statistics else None
         )
         text_markdown, text = BodyRenderer(self.base_url).render_both(body)
+        comments = self.comments()
         return Article(
             id=ident,
             language=language,
@@ -291,7 +305,8 @@ class ArticlePage:
             reading_time=self.reading_time(),
             format=self.format(),
             complexity=self.complexity(),
-            comments=None,
+            comments=comments or [],
+            comments_status=COMMENTS_NOT_FETCHED if comments is None else COMMENTS_FROM_PAGE,
             text=text,
             author_name=self.author_name(),
             published_at=iso(published) if published is not None else None,

@@ -14,7 +14,9 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from habrmirror.items import Comment
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
+from habrmirror.pages.comments import legacy_page_comments
 from habrmirror.pages.text import (
     class_xpath,
     clean_text,
@@ -133,6 +135,11 @@ class LegacyPage(ArticlePage):
         elements = title.xpath(f".//*[{_has('post__type-label')}]") if title is not None else []
         texts = [clean_text(e.text_content()).lower() for e in elements]
         return unique([LABEL_TEXTS[text] for text in texts if text in LABEL_TEXTS])
+
+    def comments(self) -> list[Comment] | None:
+        # div.comments-section#comments > ul#comments-list, below the post (outside .post__wrapper): the page
+        # renders every comment
+        return legacy_page_comments(self.doc, self.base_url, self.fetched_at)
 
     def statistics(self) -> dict[str, int]:
         stats: dict[str, int] = {}

@@ -25,7 +25,9 @@ from typing import Any, ClassVar
 
 from lxml.html import HtmlElement
 
+from habrmirror.items import Comment
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
+from habrmirror.pages.comments import tm_page_comments
 from habrmirror.pages.state import is_pinia
 from habrmirror.pages.text import (
     HTML_PARSER,
@@ -255,6 +257,11 @@ class TmDomPage(ArticlePage):
                     stats["readingCount"] = value
                 break
         return stats
+
+    def comments(self) -> list[Comment] | None:
+        # div.tm-comments__tree under #publication-comments: rendered in browser-saved pages (2024+); raw SSR
+        # pages carry only the counter link (their state's comments are empty until the browser loads them)
+        return tm_page_comments(self.doc, self.base_url)
 
     def reading_time(self) -> int | None:
         # .tm-article-reading-time__label "8 мин" (2022+ header stats).
