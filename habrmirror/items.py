@@ -1,9 +1,10 @@
 """The data that flows through a crawl: plain dataclasses, nothing else.
 
-Page objects (``habrmirror.pages``) build an :class:`Article`; ``habrmirror.capture`` fills in what only the
-capture knows (``fetched_url``, ``captured_at``, ``warc``; the media pipeline each image's ``archived`` and
-``error``); the index gets :func:`article_record` of it as one JSON line. The JSON Schema in ``schema/article.schema.json`` is the
-contract for that line, and a test keeps it, this module and the README field table in agreement.
+Page objects (``habrmirror.pages``) build an :class:`Article`, with the :class:`Comment` list the page renders (or
+the comments API gives); ``habrmirror.capture`` fills in what only the capture knows (``fetched_url``,
+``captured_at``, ``warc``; the media pipeline each image's ``archived`` and ``error``); the index gets
+:func:`article_record` of it as one JSON line. The JSON Schema in ``schema/article.schema.json`` is the contract
+for that line, and a test keeps it, this module and the README field table in agreement.
 """
 
 from __future__ import annotations

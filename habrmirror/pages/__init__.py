@@ -16,6 +16,11 @@ parser                 class                                   markup
 ``mirror/1``           ``article_mirror.MirrorPage``           weekly-geekly translated mirror
 =====================  =====================================  ==========================================
 
+Comments: an article page object reads the comments the page itself renders (legacy pages, browser-saved tm
+pages) into ``Article.comments`` (``comments_status`` "page"; "not_fetched" when the page has no comments section);
+:func:`parse_comments_api` reads Habr's comments API answers (kek/v2, app v1) into a :class:`CommentsPage`, for the
+capture to put into ``Article.comments`` with status "api". Both in thread order (``habrmirror.pages.comments``).
+
 Errors: :class:`~habrmirror.pages.errors.NotAnArticlePage` (listings, 404 bodies, the mirror index),
 :class:`~habrmirror.pages.errors.BlockedPage` (captcha / rate limit / DDoS check: retry later),
 :class:`~habrmirror.pages.errors.ParseError` (an article page we could not read).
@@ -35,6 +40,7 @@ from habrmirror.pages.article_base import ArticlePage
 from habrmirror.pages.article_legacy import LegacyPage
 from habrmirror.pages.article_mirror import MirrorPage
 from habrmirror.pages.article_tm import TmAmpPage, TmDomPage, TmMobile2019Page, TmPiniaPage, TmSsrPage
+from habrmirror.pages.comments import CommentsPage, parse_comments_api
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, PageError, ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing  # the listing page objects (another module)
 from habrmirror.pages.state import has_page_state, page_state
@@ -44,12 +50,14 @@ __all__ = [
     "ARTICLE_PAGES",
     "ArticlePage",
     "BlockedPage",
+    "CommentsPage",
     "ListingPage",
     "NotAnArticlePage",
     "PageError",
     "ParseError",
     "detect_article_layout",
     "parse_article",
+    "parse_comments_api",
     "parse_listing",
 ]
 

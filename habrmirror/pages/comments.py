@@ -305,6 +305,16 @@ def _inner_html(element: HtmlElement) -> str:
     return "".join(parts).strip()
 
 
+def _child_with_class(element: HtmlElement | None, name: str, tag: str) -> HtmlElement | None:
+    """The first direct child ``<tag>`` with the class token ``name``."""
+    if element is None:
+        return None
+    for child in element:
+        if child.tag == tag and name in (child.get("class") or "").split():
+            return child
+    return None
+
+
 def _votes(title: str | None) -> int | None:
     """Votes cast from a counter's title: "Общий рейтинг 56: ↑56 и ↓0" / "Всего голосов 3: ↑3 и ↓0" -> up + down;
     "Комментарий пока не оценивали" (nobody voted yet) -> 0."""
@@ -376,7 +386,7 @@ def legacy_page_comments(
                 continue
             comments.append(comment)
             idents.append(comment.id)
-            nested = first_match(item, f"./ul[{_has('content-list_nested-comments')}]")
+            nested = _child_with_class(item, "content-list_nested-comments", "ul")
             if nested is not None:
                 comment.children = read(nested, comment.id, depth + 1)
         return idents
@@ -388,19 +398,27 @@ def legacy_page_comments(
 def _legacy_comment(
     item: HtmlElement, parent: int, depth: int, base_url: str, fetched_at: datetime | None
 ) -> Comment | None:
-    body = first_match(item, f"./div[{_has('comment')}]")
+    # direct children and one walk of the head: XPath per field cost as much as the messages' Markdown
+    body = _child_with_class(item, "comment", "div")
     ident = _int(item.get("rel"))
     if ident is None and body is not None:
         ident = _int((body.get("id") or "").removeprefix("comment_"))
     if ident is None:
         return None
-    marker = first_match(item, f"./span[{_has('parent_id')}]")
+    marker = _child_with_class(item, "parent_id", "span")
     declared = _int(marker.get("data-parent_id")) if marker is not None else None
-    head = first_match(body, f"./div[{_has('comment__head')}]") if body is not None else None
-    login = first_match(head, ".//*[@data-user-login]")
-    published = first_match(head, f".//time[{_has('comment__date-time_published')}]")
-    counter = first_match(head, f".//*[{_has('voting-wjt__counter')}]")
-    message = first_match(body, f"./div[{_has('comment__message')}]") if body is not None else None
+    head = _child_with_class(body, "comment__head", "div")
+    login = published = counter = None
+    for element in head.iter() if head is not None else ():
+        if login is None and element.get("data-user-login") is not None:
+            login = element
+        elif element.get("class"):
+            classes = _classes(element)
+            if published is None and element.tag == "time" and "comment__date-time_published" in classes:
+                published = element
+            elif counter is None and "voting-wjt__counter" in classes:
+                counter = element
+    message = _child_with_class(body, "comment__message", "div")
     classes = _classes(message) if message is not None else set()
     html, markdown, placeholder = _page_message(message, base_url)
     banned = placeholder or "comment__message_banned" in classes
