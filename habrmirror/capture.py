@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from habrmirror.archive.reader import DecodedTooLarge, decode_content
+from habrmirror.archive.reader import DecodedTooLarge, StoredRecord, decode_content
 from habrmirror.clock import iso
 from habrmirror.items import Article, Image, WarcPointer, article_record
 from habrmirror.pages import parse_article
@@ -143,6 +143,33 @@ class CaptureResult:
     def id(self) -> int | None:
         """The id the capture is logged under: the post's own once parsed, else the one requested."""
         return self.article.id if self.article is not None else self.article_id
+
+
+def stored_page(
+    stored: StoredRecord,
+    url: str,
+    fetched_at: datetime,
+    pointer: WarcPointer | None,
+    article_id: int | None = None,
+    revisit: bool = False,
+) -> FetchedPage:
+    """A page read back from its WARC record, as the crawl saw it: the payload still content-encoded and, for
+    a record marked ``WARC-Truncated``, the truncation (so recovery and reindex judge it ``too_large`` too)."""
+    headers = stored.http_headers
+    status = int(headers.get_statuscode()) if headers is not None else 200
+    encoding = headers.get_header("Content-Encoding") if headers is not None else None
+    truncated = bool(stored.warc_headers.get_header("WARC-Truncated"))
+    return FetchedPage(
+        url,
+        status,
+        stored.payload,
+        fetched_at,
+        content_encoding=encoding,
+        pointer=pointer,
+        revisit=revisit,
+        article_id=article_id,
+        size=PageSize(truncated=True) if truncated else None,
+    )
 
 
 def decode_page(body: bytes, content_encoding: str | None, max_size: int | None = None) -> bytes:

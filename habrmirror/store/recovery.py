@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from habrmirror.archive.reader import decoded_payload, read_record
-from habrmirror.capture import FetchedPage, Outcome, capture
+from habrmirror.archive.reader import read_record
+from habrmirror.capture import Outcome, capture, stored_page
 from habrmirror.clock import parse_utc
 from habrmirror.items import Image
 from habrmirror.store.captures import Capture, iter_captures, read_checkpoint
@@ -36,15 +36,8 @@ def apply_to_index(index: IndexStore, line: Capture, row: dict[str, Any] | None)
 def row_from_capture(archive: ArchiveDir, line: Capture) -> dict[str, Any] | None:
     """The index row an ``archived`` capture line stands for, rebuilt from its WARC record (None: invalid)."""
     assert line.warc is not None
-    page = FetchedPage(
-        url=line.url,
-        status=line.status or 200,
-        body=decoded_payload(read_record(archive.root, line.warc)),
-        fetched_at=parse_utc(line.time),
-        pointer=line.warc,
-        revisit=line.revisit,
-        article_id=line.id,
-    )
+    stored = read_record(archive.root, line.warc)
+    page = stored_page(stored, line.url, parse_utc(line.time), line.warc, line.id, line.revisit)
     images = [Image(**image) for image in line.images] if line.images is not None else None
     return capture(page, images).row
 
