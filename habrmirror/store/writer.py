@@ -3,19 +3,21 @@
 It takes the single-writer lock, creates the layout, repairs WARC files a killed run left open, removes the
 temp files a killed atomic write left, replays the captures the index had not flushed, and then takes every
 capture result: the line goes to the capture log first, the row (or a ``gone_at``) to the index after it, so a
-row never reaches disk before the capture that explains it.
+row never reaches disk before the capture that explains it. Every row put into the index is put into the search
+index too (:mod:`habrmirror.store.search`), which each flush commits before the checkpoint moves.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.archive.atomic import fsync_dir, write_json_atomic
 from habrmirror.archive.warc import repair_open_warcs
 from habrmirror.capture import CaptureResult, Outcome
 from habrmirror.clock import parse_utc
@@ -25,8 +27,24 @@ from habrmirror.store.index import IndexStore
 from habrmirror.store.layout import ArchiveDir, remove_stale_temp_files
 from habrmirror.store.memory import return_large_buffers
 from habrmirror.store.recovery import CHECKPOINT_NAME, apply_to_index, replay_unflushed_captures
+from habrmirror.store.search import SearchIndex, checkpoint_json, open_for_writer
 
 logger = logging.getLogger(__name__)
+
+STAGED_CHECKPOINT = CHECKPOINT_NAME + ".next"  # the checkpoint a flush is about to write
+
+
+class SearchedIndex(IndexStore):
+    """The index, with every row put into it also put into the search index (recovery's replay too)."""
+
+    def __init__(self, index_dir: Path, flush_rows: int, search: SearchIndex | None) -> None:
+        super().__init__(index_dir, flush_rows=flush_rows)
+        self.search = search
+
+    def put(self, row: dict[str, Any]) -> None:
+        super().put(row)
+        if self.search is not None:
+            self.search.put(row)
 
 
 class ArchiveWriter:
@@ -47,7 +65,13 @@ class ArchiveWriter:
         if removed:
             logger.warning("removed %d temporary files an interrupted run left", removed)
         self.captures = CaptureLog(self.archive.captures_dir)
-        self.index = IndexStore(self.archive.index_dir, flush_rows=flush_rows)
+        (self.archive.state_dir / STAGED_CHECKPOINT).unlink(
+            missing_ok=True
+        )  # a flush killed before its rename
+        # None when the search index is behind the index: `habrmirror search` rebuilds it, this run leaves it be
+        self.search = open_for_writer(self.archive)
+        self._stack.callback(self._close_search)
+        self.index = SearchedIndex(self.archive.index_dir, flush_rows, self.search)
         self.gone = GoneIds(self.archive.state_dir / GONE_FILE)
         self._syncers: list[Callable[[], None]] = []
         if replay_unflushed_captures(self.archive, self.index):
@@ -80,13 +104,31 @@ class ArchiveWriter:
         return capture
 
     def flush(self, sync_warcs: bool = True) -> None:
-        """Write dirty index shards, then note how far the capture log is reflected in them."""
+        """Write dirty index shards and commit the search index, then note how far the capture log is
+        reflected in them.
+
+        The search index is committed as consistent with both the old and the new checkpoint: a kill before
+        the new one is in place replays the captures after the old one into both (upserts: harmless twice).
+        """
         for sync in self._syncers if sync_warcs else ():
             sync()
         self.captures.sync()
         self.index.flush()
         self.gone.save()
-        self.captures.write_checkpoint(self.archive.state_dir / CHECKPOINT_NAME)
+        checkpoint = self.archive.state_dir / CHECKPOINT_NAME
+        if self.search is None:
+            self.captures.write_checkpoint(checkpoint)
+            return
+        staged = self.archive.state_dir / STAGED_CHECKPOINT
+        self.captures.write_checkpoint(staged)
+        self.search.commit(checkpoint_json(checkpoint), checkpoint_json(staged))
+        os.replace(staged, checkpoint)
+        fsync_dir(checkpoint.parent)
+
+    def _close_search(self) -> None:
+        if self.search is not None:
+            self.search.close()
+            self.search = None
 
     def close(self, summary: dict[str, Any] | None = None, run: str | None = None) -> None:
         """Flush (WARCs must be closed first), write the run summary, release the lock."""

@@ -4,7 +4,8 @@ The way back in the data flow: WARC records -> the same page parsers the crawl u
 network. Two passes: the first streams every record once and keeps only compact facts (where each article
 capture is, which URLs answered 2xx, which record a revisit refers to); the second reads back each article
 capture at its pointer in WARC-Date order and parses it, so the latest capture of a post wins exactly as in a
-crawl. The new index is built beside the old one and swapped in; a reindex is a writer and takes the lock.
+crawl. The new index is built beside the old one and swapped in, then the search index is rebuilt from it; a
+reindex is a writer and takes the lock.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from habrmirror.store.captures import Capture, CaptureLog, capture_line
 from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
+from habrmirror.store.search import rebuild_search_index, remove_search_index
 from habrmirror.urls import article_id, is_article_url
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class ReindexReport:
     captures_rebuilt: bool = False
     captures_written: int = 0
     cdxj_written: list[str] = field(default_factory=list)
+    search_rows: int = 0  # rows in the rebuilt search index
     repaired_warcs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = (
@@ -99,7 +102,7 @@ class ReindexReport:
         """A human summary: what was rebuilt, then anything that could not be indexed."""
         out = [
             f"reindexed {self.warc_files} WARC files, {self.records} records: {self.articles} article captures "
-            f"parsed ({self.revisits} revisits), {self.rows} index rows written",
+            f"parsed ({self.revisits} revisits), {self.rows} index rows written, {self.search_rows} in the search index",
             f"skipped: {self.skipped_not_article} not articles, {self.blocked} blocked pages, "
             f"{self.invalid} failing the schema, {self.parse_error_count} parse errors, "
             f"{len(self.unreadable)} unreadable; {self.gone} gone answers",
@@ -194,7 +197,10 @@ def reindex_archive(
         scan = _scan_records(archive, warcs, report)
         if rebuild_captures is None:
             rebuild_captures = not any(archive.captures_dir.glob("*.jsonl"))
+        # Until it is rebuilt from the new index, the old search index would answer for the old one.
+        remove_search_index(archive.root)
         _rebuild(archive, scan, report, rebuild_captures)
+        report.search_rows = rebuild_search_index(archive.root)
         for warc in warcs:
             if not cdxj_path(warc, archive.cdxj_dir).exists():
                 report.cdxj_written.append(_relative(archive, write_cdxj(warc, archive.cdxj_dir)))

@@ -1,0 +1,616 @@
+"""The search index: SQLite FTS5 over every index row's title, text, tags and comments, in ``DIR/search/``.
+
+Beside the JSON index at the end of the flow (item validated -> index row -> search index). Rows reach it in
+:class:`~habrmirror.store.writer.ArchiveWriter` the moment they reach the index; each writer flush commits it
+before the capture-log checkpoint moves, so crash recovery replays the same captures into both (a row is upserted
+by id, so twice is once). It is derived data: ``reindex`` rebuilds it, and ``search`` rebuilds one that is missing
+or older than the index (an archive made before it existed, or written by a version without it).
+
+Word forms: every word is stemmed (Snowball, Russian or English by its script) when indexed and when searched, so
+"транзакция" finds "транзакции" and "running" finds "run". The FTS table is an external-content table: its index
+holds the stems, its content (``docs``) the original text, one stem per original word in the same order, so
+FTS5's ``snippet()`` marks the original words (it maps token positions back onto the original text).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import sqlite3
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import orjson
+import snowballstemmer
+
+from habrmirror.archive.atomic import fsync_dir
+from habrmirror.store.index import iter_rows
+from habrmirror.store.layout import ArchiveDir, LockHeld
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Hit",
+    "SearchError",
+    "SearchIndex",
+    "compile_query",
+    "ensure_search_index",
+    "rebuild_search_index",
+    "search_archive",
+    "search_path",
+    "stem_text",
+]
+
+SEARCH_DIR = "search"
+DB_NAME = "search.sqlite"
+CHECKPOINT_NAME = "index-checkpoint.json"  # store.recovery's: the position of the log the index reflects
+FORMAT = 1  # of the tables below; a search index of another format is rebuilt
+TOKENIZE = "unicode61 remove_diacritics 2"
+# bm25 weights per column: a word in the title says more than one deep in a long text
+WEIGHTS = {"title": 8.0, "body": 1.0, "tags": 4.0, "comments": 0.5}
+COLUMNS = tuple(WEIGHTS)
+WITHOUT_COMMENTS = "{title body tags}"
+HIGHLIGHT = ("**", "**")  # around each matched word in a snippet
+SNIPPET_TOKENS = 24
+_REBUILD_BATCH = 2000  # rows per transaction while rebuilding
+_STEM_CACHE_MAX = 1_000_000  # whitespace tokens remembered with their stems (Zipf: most recur)
+
+_SCHEMA = f"""
+CREATE TABLE docs(
+    id INTEGER PRIMARY KEY,
+    title TEXT, body TEXT, tags TEXT, comments TEXT,   -- the original text, what snippet() shows
+    published_at TEXT, time_published INTEGER, url TEXT, author TEXT, author_key TEXT,
+    hub_keys TEXT,                                     -- '|alias|title|...|', case folded, for --hub
+    language TEXT, type TEXT
+);
+CREATE VIRTUAL TABLE terms USING fts5(
+    {", ".join(COLUMNS)}, content='docs', content_rowid='id', tokenize='{TOKENIZE}'
+);
+INSERT INTO terms(terms, rank) VALUES('rank', 'bm25({", ".join(str(w) for w in WEIGHTS.values())})');
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class SearchError(ValueError):
+    """A query the search index cannot run (bad FTS5 syntax in raw mode), or a search index that cannot be had."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result, best first: the post and a snippet of its text with the matched words marked."""
+
+    id: int
+    date: str | None  # published_at, ISO 8601 UTC
+    title: str | None
+    url: str | None
+    snippet: str
+    author: str | None
+    score: float  # bm25 (lower is better, as SQLite reports it)
+
+    def as_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+
+def search_path(root: Path) -> Path:
+    """``DIR/search/search.sqlite``."""
+    return Path(root) / SEARCH_DIR / DB_NAME
+
+
+# --- words and stems ----------------------------------------------------------------------------------------
+
+
+class _TokenChars:
+    """Which characters FTS5's tokenizer keeps inside a token, asked of SQLite itself once per character.
+
+    The stemmed text must have exactly one token per token of the original text (snippet() maps positions from
+    one onto the other), so words are cut where the tokenizer cuts them: ``©2024``, ``25°C`` or a combining
+    accent are one token to unicode61, two to a ``\\w+`` regex.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, bool] = {}
+        self._probe: sqlite3.Connection | None = None
+
+    def __call__(self, char: str) -> bool:
+        known = self._known.get(char)
+        if known is None:
+            known = self._known[char] = self._ask(char)
+        return known
+
+    def _ask(self, char: str) -> bool:
+        if char.isspace():
+            return False
+        if self._probe is None:
+            self._probe = sqlite3.connect(":memory:", check_same_thread=False)
+            self._probe.execute(f"CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='{TOKENIZE}')")
+            self._probe.execute("CREATE VIRTUAL TABLE probe_terms USING fts5vocab(probe, instance)")
+        with self._probe:
+            self._probe.execute("DELETE FROM probe")
+            self._probe.execute("INSERT INTO probe(text) VALUES (?)", (f"a{char}b",))
+            (tokens,) = self._probe.execute("SELECT count(*) FROM probe_terms").fetchone()
+        return bool(tokens == 1)
+
+
+_token_char = _TokenChars()
+_RUSSIAN = snowballstemmer.stemmer("russian")
+_ENGLISH = snowballstemmer.stemmer("english")
+STEMMER = f"snowballstemmer {version('snowballstemmer')} russian+english, words cut as the tokenizer does"
+
+
+def _words(token: str) -> list[str]:
+    """The tokenizer's tokens in one whitespace-free piece of text."""
+    words, current = [], []
+    for char in token:
+        if _token_char(char):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
+def _stem_word(word: str) -> str:
+    """One token's stem: lower case, ё as е, Snowball by script; the word itself when that is no one token."""
+    folded = unicodedata.normalize("NFC", word).lower().replace("ё", "е")
+    first = folded[0]
+    if "а" <= first <= "я":
+        stem = _RUSSIAN.stemWord(folded)
+    elif "a" <= first <= "z":
+        stem = _ENGLISH.stemWord(folded)
+    else:
+        stem = folded
+    if not stem or not all(map(_token_char, stem)):
+        return word
+    return str(stem)
+
+
+class _StemCache(dict[str, str]):
+    """Whitespace-separated piece of text -> its stems joined by spaces (``"транзакции,"`` -> ``"транзакц"``)."""
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= _STEM_CACHE_MAX:
+            self.clear()
+        value = self[token] = " ".join(_stem_word(word) for word in _words(token))
+        return value
+
+
+_stems = _StemCache()
+
+
+def stem_text(text: str) -> str:
+    """``text`` as stems, one per token of the original, in order (what the FTS index holds)."""
+    return " ".join(map(_stems.__getitem__, text.split()))
+
+
+def _prefix(word: str) -> str:
+    """A prefix query's text: folded like a stem, not stemmed (a stem is itself a prefix of its words)."""
+    return unicodedata.normalize("NFC", word).lower().replace("ё", "е")
+
+
+# --- queries ------------------------------------------------------------------------------------------------
+
+# FTS5 query syntax: strings ("" escapes a quote), barewords, and the punctuation between them.
+_RAW_TOKEN = re.compile(
+    r'(?P<string>"(?P<inner>(?:[^"]|"")*)(?P<closed>"?))|(?P<bare>[^\s"(){}:^*+,\-]+)|(?P<other>\s+|.)', re.S
+)
+_OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+
+
+def compile_query(query: str, raw: bool = False, comments: bool = False) -> str | None:
+    """The FTS5 MATCH expression for what the user typed; None when it holds no word to look for.
+
+    Default: the words of ``query``, each a required term (punctuation, quotes, ``*``, ``NOT``, ``NEAR`` or
+    parentheses are just text). ``raw``: FTS5 query syntax (``"phrases"``, ``AND``/``OR``/``NOT``,
+    ``NEAR(a b, 5)``, ``prefix*``, column filters such as ``title: word`` over title, body, tags, comments),
+    its words stemmed the same way. Without ``comments`` the comments column is left out.
+    """
+    if raw:
+        expression = _stem_raw(query)
+        if not expression.strip():
+            return None
+    else:
+        stems = stem_text(query).split()
+        if not stems:
+            return None
+        expression = " ".join(f'"{stem}"' for stem in stems)
+    return expression if comments else f"{WITHOUT_COMMENTS} : ({expression})"
+
+
+def _stem_raw(query: str) -> str:
+    """Raw FTS5 syntax with each string's and bareword's words replaced by their stems; operators, column
+    names, NEAR distances and punctuation are kept, and errors are left for FTS5 to report."""
+    matches = list(_RAW_TOKEN.finditer(query))
+    out: list[str] = []
+    in_columns = False
+    for position, match in enumerate(matches):
+        piece = match.group()
+        following = next((m.group() for m in matches[position + 1 :] if not m.group().isspace()), "")
+        if match["other"]:
+            in_columns = (in_columns or piece == "{") and piece != "}"
+            out.append(piece)
+        elif match["string"]:
+            if match["closed"]:
+                out.append(_phrase(match["inner"].replace('""', '"'), following == "*"))
+            else:
+                out.append(piece)  # an unterminated string: FTS5 says so
+        elif in_columns or following == ":" or piece in _OPERATORS or piece.isdigit():
+            out.append(piece)  # a column name, an operator, a NEAR distance
+        else:
+            out.append(_phrase(piece, following == "*"))
+    return "".join(out)
+
+
+def _phrase(text: str, prefix: bool) -> str:
+    """A quoted FTS5 string of ``text``'s stems (the last word folded, not stemmed, before a ``*``)."""
+    words = [word for token in text.split() for word in _words(token)]
+    if not words:
+        return '""'
+    stems = [_stem_word(word) for word in (words[:-1] if prefix else words)]
+    if prefix:
+        stems.append(_prefix(words[-1]))
+    return '"' + " ".join(stems).replace('"', '""') + '"'
+
+
+# --- the index file -----------------------------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout = 10000")  # a reader waits out a writer's commit
+    return connection
+
+
+def checkpoint_json(path: Path) -> Any:
+    """A checkpoint file's JSON (what the search index notes it holds for), None when there is none."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def _read_checkpoint(root: Path) -> Any:
+    """The index's checkpoint (its JSON), None when there is none yet."""
+    return checkpoint_json(ArchiveDir(root).state_dir / CHECKPOINT_NAME)
+
+
+def _row_texts(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """``(title, body, tags, comments)``: the original text the search index holds for a row."""
+    comments = row.get("comments") or []
+    return (
+        row.get("title") or "",
+        row.get("text") or "",
+        "\n".join(tag for tag in row.get("tags") or [] if tag),
+        "\n\n".join(_comment_text(comment) for comment in comments if isinstance(comment, dict)),
+    )
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _comment_text(comment: dict[str, Any]) -> str:
+    text = comment.get("message_markdown")
+    if not text and comment.get("message_html"):
+        text = html.unescape(_TAG.sub(" ", comment["message_html"]))
+    return str(text or "")
+
+
+def _row_meta(row: dict[str, Any]) -> tuple[Any, ...]:
+    """``(published_at, time_published, url, author, author_key, hub_keys, language, type)`` of a row."""
+    hubs = [*(row.get("hubs") or []), *(row.get("hub_titles") or [])]
+    author = row.get("author")
+    return (
+        row.get("published_at"),
+        row.get("time_published"),
+        row.get("url"),
+        author,
+        author.casefold() if author else None,
+        "|" + "|".join(dict.fromkeys(str(hub).casefold() for hub in hubs)) + "|",
+        row.get("language"),
+        row.get("type"),
+    )
+
+
+class SearchIndex:
+    """The search index file, open for writing: :meth:`put` rows, :meth:`commit` with the checkpoints it holds
+    for. Nothing is visible to readers (or survives a kill) before a commit."""
+
+    def __init__(self, path: Path, create: bool = False, building: bool = False) -> None:
+        """Open ``path`` (``create``: make it when missing). ``building``: a file being rebuilt, not yet in
+        place: no WAL (one self-contained file to rename), no syncs (it is fsynced once, when done)."""
+        self.path = path
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise FileNotFoundError(path)
+        self.db = _connect(path)
+        if create and not self._has_tables():
+            self.db.executescript(_SCHEMA)
+            self._set_meta(format=FORMAT, stemmer=STEMMER, checkpoints=[])
+        if building:
+            self.db.execute("PRAGMA journal_mode = DELETE")
+            self.db.execute("PRAGMA synchronous = OFF")
+        else:
+            self.db.execute("PRAGMA journal_mode = WAL")  # readers search while a crawl writes
+            self.db.execute("PRAGMA synchronous = FULL")  # a commit is on disk before the checkpoint moves
+        self._in_transaction = False
+
+    def _has_tables(self) -> bool:
+        found = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        return found is not None
+
+    def meta(self) -> dict[str, Any]:
+        if not self._has_tables():
+            return {}
+        return {key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM meta")}
+
+    def _set_meta(self, **values: Any) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            [(key, json.dumps(value, sort_keys=True)) for key, value in values.items()],
+        )
+
+    def holds_for(self, checkpoint: Any) -> bool:
+        """True when this file was committed for ``checkpoint`` (the index's) with today's format and stemmer."""
+        meta = self.meta()
+        return (
+            meta.get("format") == FORMAT
+            and meta.get("stemmer") == STEMMER
+            and checkpoint in meta.get("checkpoints", [])
+        )
+
+    def put(self, row: dict[str, Any]) -> None:
+        """Insert or replace the row ``row["id"]`` (its words are re-indexed only when its text changed)."""
+        if not self._in_transaction:
+            self.db.execute("BEGIN")
+            self._in_transaction = True
+        article_id = int(row["id"])
+        texts = _row_texts(row)
+        meta = _row_meta(row)
+        db = self.db
+        old = db.execute(
+            "SELECT title, body, tags, comments FROM docs WHERE id = ?", (article_id,)
+        ).fetchone()
+        if old is not None and tuple(old) == texts:
+            db.execute(
+                "UPDATE docs SET published_at=?, time_published=?, url=?, author=?, author_key=?, hub_keys=?,"
+                " language=?, type=? WHERE id = ?",
+                (*meta, article_id),
+            )
+            return
+        if old is not None:
+            # external content: the index entries are removed by giving the stems they were made of
+            db.execute(
+                "INSERT INTO terms(terms, rowid, title, body, tags, comments) VALUES ('delete', ?, ?, ?, ?, ?)",
+                (article_id, *(stem_text(text or "") for text in old)),
+            )
+        db.execute(
+            "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
+            " author, author_key, hub_keys, language, type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (article_id, *texts, *meta),
+        )
+        db.execute(
+            "INSERT INTO terms(rowid, title, body, tags, comments) VALUES (?, ?, ?, ?, ?)",
+            (article_id, *map(stem_text, texts)),
+        )
+
+    def commit(self, *checkpoints: Any) -> None:
+        """Make the rows put so far durable, noting the index checkpoints this state is consistent with."""
+        if not self._in_transaction:
+            self.db.execute("BEGIN")
+        self._set_meta(checkpoints=list(checkpoints))
+        self.db.execute("COMMIT")
+        self._in_transaction = False
+
+    def close(self) -> None:
+        if self._in_transaction:
+            self.db.execute("ROLLBACK")  # an uncommitted batch: recovery replays it from the capture log
+            self._in_transaction = False
+        self.db.close()
+
+
+def open_for_writer(archive: ArchiveDir) -> SearchIndex | None:
+    """The search index a writer keeps up to date, or None when it is behind the index (``search`` rebuilds
+    it then: a crawl is not held up by a rebuild). A new archive gets a new, empty one."""
+    path = search_path(archive.root)
+    checkpoint = _read_checkpoint(archive.root)
+    try:
+        if path.exists():
+            search = SearchIndex(path)
+            if search.holds_for(checkpoint):
+                return search
+            search.close()
+        elif not any(archive.index_dir.glob("*.jsonl")):
+            search = SearchIndex(path, create=True)
+            search.commit(checkpoint)
+            return search
+    except sqlite3.DatabaseError as error:
+        logger.warning("search index %s unreadable (%s): `habrmirror search` rebuilds it", path, error)
+        return None
+    logger.info("search index %s is behind the index: `habrmirror search` rebuilds it", path)
+    return None
+
+
+def rebuild_search_index(root: Path) -> int:
+    """Build the search index afresh from the index rows (streamed, shard by shard) and swap it in; returns
+    the rows indexed. The caller holds the writer lock (``reindex`` does; :func:`ensure_search_index` takes it)."""
+    archive = ArchiveDir(Path(root))
+    path = search_path(archive.root)
+    checkpoint = _read_checkpoint(archive.root)  # before the rows: they are at least this new
+    new = path.with_name(path.name + ".new")
+    for leftover in _files_of(new):
+        leftover.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    search = SearchIndex(new, create=True, building=True)
+    rows = 0
+    try:
+        for row in iter_rows(archive.index_dir):
+            search.put(row)
+            rows += 1
+            if rows % _REBUILD_BATCH == 0:
+                search.commit()
+        search.db.execute("INSERT INTO terms(terms) VALUES ('optimize')")
+        search.commit(checkpoint)
+    finally:
+        search.close()
+    with open(new, "rb") as handle:
+        os.fsync(handle.fileno())
+    for stale in _files_of(path):  # never a new file beside an old file's WAL
+        stale.unlink(missing_ok=True)
+    os.replace(new, path)
+    fsync_dir(path.parent)
+    return rows
+
+
+def remove_search_index(root: Path) -> None:
+    """Delete the search index (a reindex does, first: until it is rebuilt it would answer for the old index)."""
+    for path in _files_of(search_path(Path(root))):
+        path.unlink(missing_ok=True)
+
+
+def _files_of(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, Any]:
+    return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM meta")}
+
+
+def _holds_for_index(db: sqlite3.Connection, root: Path) -> bool:
+    """True when the search index was committed for the index's checkpoint. Stamps, checkpoint, stamps again:
+    a running writer commits new stamps before it moves the checkpoint, so one it moved in between is among
+    the second stamps."""
+    first = _meta(db)
+    checkpoint = _read_checkpoint(root)
+    second = first if checkpoint in first.get("checkpoints", []) else _meta(db)
+    return (
+        second.get("format") == FORMAT
+        and second.get("stemmer") == STEMMER
+        and checkpoint in [*first.get("checkpoints", []), *second.get("checkpoints", [])]
+    )
+
+
+def _open_current(root: Path) -> sqlite3.Connection | None:
+    """A connection to the search index when it is current, else None."""
+    path = search_path(root)
+    if not path.exists():
+        return None
+    db = _connect(path)
+    try:
+        if _holds_for_index(db, root):
+            return db
+    except sqlite3.DatabaseError:
+        pass
+    db.close()
+    return None
+
+
+def _is_current(root: Path) -> bool:
+    db = _open_current(root)
+    if db is None:
+        return False
+    db.close()
+    return True
+
+
+def ensure_search_index(root: Path) -> str | None:
+    """Rebuild the search index when it is missing or older than the index; a one-line note saying what was
+    done (None when it was current). A running writer keeps its lock: then an existing, older search index is
+    used as it is (the note says so), a missing one is a :class:`SearchError`."""
+    archive = ArchiveDir(Path(root))
+    path = search_path(archive.root)
+    if _is_current(archive.root):
+        return None
+    try:
+        with archive.writer_lock(wait=0, holder="habrmirror search (rebuilding the search index)"):
+            if _is_current(archive.root):
+                return None
+            missing = not path.exists()
+            rows = rebuild_search_index(archive.root)
+    except LockHeld as error:
+        if path.exists():
+            return f"the search index is older than the index and {error}: results may miss the newest posts"
+        raise SearchError(f"no search index yet and {error}: search again when it is done") from None
+    why = "missing" if missing else "older than the index"
+    return f"search index was {why}: rebuilt from {rows} index rows"
+
+
+# --- searching ----------------------------------------------------------------------------------------------
+
+
+def search_archive(
+    root: Path,
+    query: str,
+    hub: str | None = None,
+    author: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+    comments: bool = False,
+    raw: bool = False,
+) -> list[Hit]:
+    """The archive's posts matching ``query``, best first (bm25), at most ``limit``.
+
+    ``query``: words (any text is safe: punctuation and FTS5 operators are taken as words); ``raw=True``: FTS5
+    query syntax instead (see :func:`compile_query`), whose errors raise :class:`SearchError`. ``hub``: an alias
+    or title, ``author``: a login (case ignored both); ``since``: published at or after it; ``comments``: search
+    the archived comments too. A missing or outdated search index is rebuilt first (:func:`ensure_search_index`).
+    """
+    if limit < 1:
+        raise SearchError(f"limit must be 1 or more, got {limit}")
+    expression = compile_query(query, raw=raw, comments=comments)
+    connection = _open_current(Path(root))
+    if connection is None:
+        note = ensure_search_index(root)
+        if note:
+            logger.warning("%s", note)
+        connection = _connect(search_path(Path(root)))
+    if expression is None:
+        connection.close()
+        return []
+    sql, parameters = _select(expression, hub, author, since, limit)
+    try:
+        rows = connection.execute(sql, parameters).fetchall()
+    except sqlite3.OperationalError as error:
+        raise SearchError(f"cannot search for {query!r}: {_fts_message(error)}") from None
+    finally:
+        connection.close()
+    return [Hit(*row) for row in rows]
+
+
+def _select(
+    expression: str, hub: str | None, author: str | None, since: datetime | None, limit: int
+) -> tuple[str, list[Any]]:
+    """The one SQL statement of a search: FTS5 match ranked by bm25, filters on the docs row, snippets."""
+    where = ["terms MATCH ?"]
+    parameters: list[Any] = [expression]
+    if hub:
+        where.append("instr(d.hub_keys, ?) > 0")
+        parameters.append(f"|{hub.casefold()}|")
+    if author:
+        where.append("d.author_key = ?")
+        parameters.append(author.casefold())
+    if since is not None:
+        where.append("d.time_published >= ?")
+        parameters.append(int(since.timestamp()))
+    open_mark, close_mark = HIGHLIGHT
+    sql = (
+        "SELECT terms.rowid, d.published_at, d.title, d.url,"
+        f" snippet(terms, -1, '{open_mark}', '{close_mark}', '…', {SNIPPET_TOKENS}), d.author, rank"
+        " FROM terms JOIN docs AS d ON d.id = terms.rowid"
+        f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?"
+    )
+    parameters.append(limit)
+    return sql, parameters
+
+
+def _fts_message(error: sqlite3.OperationalError) -> str:
+    message = str(error)
+    return message.removeprefix("fts5: ")

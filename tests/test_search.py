@@ -1,0 +1,188 @@
+"""The search index on a real archive (a crawl of the replica): word forms, filters, hostile query text, raw FTS5
+syntax errors, and the index and search index staying in step through a killed crawl and a reindex.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from habrmirror.clock import parse_utc
+from habrmirror.replica import ReplicaProcess
+from habrmirror.store.index import iter_rows
+from habrmirror.store.search import (
+    SearchError,
+    compile_query,
+    ensure_search_index,
+    search_archive,
+    search_path,
+    stem_text,
+)
+from habrmirror.tools.reindex import reindex_archive
+from tests.test_crawl_support import BackgroundCrawl, crawl, explain, wait_until
+from tests.test_reindex import build_archive
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("search") / "archive"
+    build_archive(out)
+    return out
+
+
+def rows(root: Path) -> dict[int, dict[str, Any]]:
+    return {row["id"]: row for row in iter_rows(root / "index")}
+
+
+def search_docs(root: Path) -> dict[int, str | None]:
+    """``id -> title`` of every post the search index holds."""
+    with sqlite3.connect(search_path(root)) as db:
+        return dict(db.execute("SELECT id, title FROM docs"))
+
+
+def assert_in_step(root: Path) -> None:
+    """The search index holds exactly the index's posts, with their titles, and needs no rebuild."""
+    assert ensure_search_index(root) is None
+    assert search_docs(root) == {article: row["title"] for article, row in rows(root).items()}
+
+
+def test_the_crawl_kept_the_search_index(archive: Path) -> None:
+    assert search_path(archive).exists()
+    assert_in_step(archive)  # written by the crawl and the two `archive` runs, not rebuilt
+
+
+def test_an_inflected_form_finds_the_word_in_the_body(archive: Path) -> None:
+    body = rows(archive)[462783]["text"]
+    assert "Матрица" in body and "матрицей" not in body.lower()
+    hits = search_archive(archive, "матрицей")
+    assert 462783 in [hit.id for hit in hits]
+    hit = next(hit for hit in hits if hit.id == 462783)
+    assert "**Матриц" in hit.snippet  # the original word is marked, not its stem
+    assert hit.url and hit.date and hit.title == rows(archive)[462783]["title"]
+    # English forms: "projects" finds the body's "project"; "running" the body's "run"
+    assert 1000 in [hit.id for hit in search_archive(archive, "projects")]
+    assert stem_text("running") == stem_text("run") == "run"
+    assert stem_text("транзакция") == stem_text("транзакции")
+
+
+def test_hits_are_ranked_and_limited(archive: Path) -> None:
+    hits = search_archive(archive, "балансировщик", limit=3)
+    assert len(hits) == 3
+    assert [hit.score for hit in hits] == sorted(hit.score for hit in hits)
+    assert all("балансировщик" in (hit.title or "").lower() for hit in hits)  # title matches weigh most
+
+
+def test_filters(archive: Path) -> None:
+    everything = {hit.id for hit in search_archive(archive, "балансировщик", limit=100)}
+    by_id = rows(archive)
+    assert len(everything) > 3
+    hub = {hit.id for hit in search_archive(archive, "балансировщик", hub="MATHS", limit=100)}
+    assert hub and hub < everything and all("maths" in by_id[article]["hubs"] for article in hub)
+    author = {hit.id for hit in search_archive(archive, "балансировщик", author="rvnikita", limit=100)}
+    assert author and all(by_id[article]["author"] == "rvnikita" for article in author)
+    since = parse_utc("2025-01-01T00:00:00Z")
+    recent = {hit.id for hit in search_archive(archive, "Матрица", since=since, limit=100)}
+    assert 462783 not in recent  # published 2019
+    assert all(parse_utc(by_id[article]["published_at"]) >= since for article in recent)
+    assert search_archive(archive, "балансировщик", hub="no-such-hub") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced', "a-b", "*", "NOT", "(", ")", "NEAR(", "AND OR", "title:", '""', "'; DROP", "^", "{", ""],
+)
+def test_any_text_is_a_safe_query(archive: Path, query: str) -> None:
+    hits = search_archive(archive, query)  # never raises
+    assert isinstance(hits, list)
+    for text in (query, f"Матрица {query}"):
+        search_archive(archive, text, comments=True)
+
+
+def test_raw_mode_takes_fts5_syntax_and_reports_its_errors(archive: Path) -> None:
+    phrase = {hit.id for hit in search_archive(archive, '"Матрица" OR projects', raw=True)}
+    assert {462783, 1000} <= phrase
+    assert 462783 in {hit.id for hit in search_archive(archive, "title: матрицы", raw=True)}
+    assert 462783 in {hit.id for hit in search_archive(archive, "матр*", raw=True)}
+    for bad in ['"unbalanced', "a AND", "(x", "NEAR(a b,", "nosuchcolumn: x"]:
+        with pytest.raises(SearchError) as error:
+            search_archive(archive, bad, raw=True)
+        assert "\n" not in str(error.value)
+    assert compile_query("*", raw=False) is None
+
+
+def test_comments_are_searched_only_when_asked(archive: Path) -> None:
+    with_comments = [
+        (article, comment)
+        for article, row in rows(archive).items()
+        for comment in row.get("comments") or []
+        if len(comment.get("message_markdown") or "") > 40
+    ]
+    if not with_comments:
+        pytest.skip("no archived comment text in this archive yet")
+    article, comment = with_comments[0]
+    post = rows(archive)[article]
+    in_post = set(stem_text(" ".join([post["title"] or "", post["text"] or "", *post["tags"]])).split())
+    words = [
+        word
+        for word in re.findall(r"[^\W\d_]{6,}", comment["message_markdown"])
+        if stem_text(word) not in in_post
+    ]
+    if not words:
+        pytest.skip("every comment word is also in its post")
+    assert article in {hit.id for hit in search_archive(archive, words[0], comments=True, limit=100)}
+    assert article not in {hit.id for hit in search_archive(archive, words[0], limit=100)}
+
+
+def test_an_archive_without_a_search_index_gets_one_on_first_search(archive: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(archive, copy)
+    shutil.rmtree(copy / "search")  # as made before the search index existed
+    note = ensure_search_index(copy)
+    assert note and "rebuilt" in note and "\n" not in note
+    assert_in_step(copy)
+    # older than the index: a writer without the search index moved the checkpoint on
+    with sqlite3.connect(search_path(copy)) as db:
+        db.execute("DELETE FROM docs WHERE id = 462783")
+    (copy / "state" / "index-checkpoint.json").write_text('{"file": "2999-01.jsonl", "offset": 1}')
+    assert 462783 in {hit.id for hit in search_archive(copy, "матрицей")}  # rebuilt first
+    assert_in_step(copy)
+
+
+def test_reindex_rebuilds_the_search_index(archive: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "reindexed"
+    shutil.copytree(archive, copy)
+    with sqlite3.connect(search_path(copy)) as db:  # a damaged search index: reindex must not keep it
+        db.execute("DELETE FROM docs WHERE id = 462783")
+    report = reindex_archive(copy)
+    assert report.search_rows == report.rows == len(rows(copy))
+    assert_in_step(copy)
+    assert 462783 in {hit.id for hit in search_archive(copy, "матрицей")}
+
+
+def test_a_killed_crawl_leaves_the_search_index_in_step(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    flush_often = ["--set", "HABR_INDEX_FLUSH_ROWS=3"]
+    with ReplicaProcess(synthetic=30) as replica:
+        run = BackgroundCrawl(out, replica.origin, *flush_often)
+
+        def archived() -> int:
+            return sum(p.read_bytes().count(b'"archived"') for p in (out / "captures").glob("*.jsonl"))
+
+        wait_until(lambda: archived() >= 10 or not run.running(), 60, "captures")
+        assert run.running(), "the crawl ended before it could be killed"
+        code, output = run.stop(signal.SIGKILL)
+        assert code == -signal.SIGKILL, output
+        # committed after the index's shards, before the checkpoint: never ahead of the index
+        assert set(search_docs(out)) <= set(rows(out))
+        resumed = crawl(out, replica.origin, *flush_often)
+        assert resumed.returncode == 0, explain(resumed)
+    assert len(rows(out)) > 30
+    assert_in_step(out)  # recovery replayed the unflushed captures into both; no rebuild was needed
