@@ -278,10 +278,10 @@ def comment(ident: int, parent: int, level: int, children: list[int], **extra: A
     return {**base, **extra}
 
 
-def test_comment_rows_export_both_ways(rows: list[dict[str, Any]], tmp_path: Path) -> None:
-    """Rows with comments (the shape items.py is getting) and today's rows (comments null) side by side."""
+def comment_archive(rows: list[dict[str, Any]], root: Path) -> dict[str, Any]:
+    """An index (no WARCs) of three rows: comments null (today), a thread of three, and [] ."""
     template = next(row for row in rows if not row["gone_at"])
-    store = IndexStore(tmp_path / "a" / "index", ids_path=tmp_path / "a" / "state" / "ids.bin")
+    store = IndexStore(root / "index", ids_path=root / "state" / "ids.bin")
     today = dict(copy.deepcopy(template), id=5, comments=None, statistics=None)
     threaded = dict(copy.deepcopy(template), id=6, comments_status="api")
     threaded["comments"] = [
@@ -292,7 +292,34 @@ def test_comment_rows_export_both_ways(rows: list[dict[str, Any]], tmp_path: Pat
     for row in (today, threaded, dict(copy.deepcopy(template), id=2001, comments=[])):
         store.put(row)
     store.flush()
+    return threaded
 
+
+def test_plain_readers_read_rows_with_comments(rows: list[dict[str, Any]], tmp_path: Path) -> None:
+    import duckdb
+    import pandas as pd
+
+    threaded = comment_archive(rows, tmp_path / "a")
+    pattern = str(tmp_path / "a" / "index" / "*.jsonl")
+    counts = duckdb.sql(f"select id, len(comments) from read_json_auto('{pattern}') order by id").fetchall()
+    assert counts == [(5, None), (6, 3), (2001, 0)]
+    frame = pd.concat(pd.read_json(p, lines=True) for p in sorted((tmp_path / "a" / "index").glob("*.jsonl")))
+    assert frame.set_index("id").loc[6, "comments"] == threaded["comments"]
+    datasets = datasets_offline()
+    data = datasets.load_dataset(
+        "json", data_files=pattern, features=datasets.Features.from_arrow_schema(arrow_schema()),
+        split="train", cache_dir=str(tmp_path / "c"),
+    )  # fmt: skip
+    assert data[1]["comments"] == threaded["comments"] and data[0]["comments"] is None
+    assert (
+        habrmirror.load_index(tmp_path / "a").to_arrow().column("comments").to_pylist()[1]
+        == threaded["comments"]
+    )
+
+
+def test_comment_rows_export_both_ways(rows: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Rows with comments (the shape items.py is getting) and today's rows (comments null) side by side."""
+    threaded = comment_archive(rows, tmp_path / "a")
     full = export_archive(tmp_path / "a", out=tmp_path / "full.parquet")
     records = {r["id"]: r for r in pq.read_table(tmp_path / "full.parquet").to_pylist()}
     assert records[6]["comments"] == threaded["comments"] and records[5]["comments"] is None

@@ -20,7 +20,9 @@ from habrmirror.archive.reader import decoded_payload, read_record
 from habrmirror.items import WarcPointer
 
 EXTRA = "pip install 'habrmirror[research]'"
-_BLOCK_BYTES = 8 << 20  # pyarrow's JSON block: rows are parsed in parallel by block; a longer row grows it
+_BLOCK_BYTES = (
+    1 << 20
+)  # pyarrow's JSON block (its default): rows are parsed in parallel by block; a longer row grows it
 
 
 class MissingExtra(ImportError):
