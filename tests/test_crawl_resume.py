@@ -63,7 +63,7 @@ def test_budget_and_sigterm_keep_the_mark_and_the_next_run_fills_the_gap(tmp_pat
         assert budget.returncode == EXIT_INTERRUPTED, explain(budget)
         stopped = summary_of(out, budget)
         assert stopped["finish_reason"] == "request_budget"
-        assert "mark kept at (run ended early (request_budget))" in budget.stdout
+        assert "mark not moved (run ended early (request_budget))" in budget.stdout
         assert marks(out) == {}
         assert all(not walk["mark_moved"] for walk in stopped["listings"].values())
         first_part = set(index_rows(out))
@@ -91,7 +91,7 @@ def test_budget_and_sigterm_keep_the_mark_and_the_next_run_fills_the_gap(tmp_pat
         )
         code, output = interrupt(run, out, lines + 3, signal.SIGTERM)
         assert code == EXIT_INTERRUPTED, output
-        assert "shutdown" in output and "mark kept at" in output
+        assert "shutdown" in output and "mark not moved (run ended early (shutdown)); it stays at" in output
         assert marks(out) == complete_marks
         partial = set(index_rows(out)) & added
         assert partial and partial < added
