@@ -305,6 +305,11 @@ def print_summary(result: RunResult, out: Path) -> None:
         print(f"  failed: {failure['id'] or failure['url']}: {failure['outcome']}: {failure['reason']}")
     if summary.get("failures_not_listed"):
         print(f"  ... and {plural(summary['failures_not_listed'], 'more failure')} (see the run summary)")
+    if summary.get("known_gone_skipped"):
+        print(
+            f"  not requested: {plural(summary['known_gone_skipped'], 'id')} that answered 404/410 lately"
+            " (each is asked again after 7, 14, 28 ... up to 180 days)"
+        )
     if summary.get("run"):
         print(f"  run summary: {out / 'runs' / (summary['run'] + '.json')}")
 

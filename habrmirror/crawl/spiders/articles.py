@@ -134,6 +134,7 @@ class ArticlesSpider(HabrSpider):
         self.stopped: dict[str, str] = {}  # why each listing walk stopped, in words (the summary says it)
         # ids this run has seen in a listing (and requested, unless archived already)
         self.requested: set[int] = set()
+        self.known_gone = 0  # ids not requested: they answered 404/410 lately (store.gone back-off)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArticlesSpider:
@@ -165,6 +166,9 @@ class ArticlesSpider(HabrSpider):
             for article in self.ids:
                 if self.session.is_archived(article):
                     self.session.stats_inc("articles_skipped")
+                    continue
+                if not self.session.gone_check_due(article):
+                    self.known_gone += 1  # answered 404 lately: asked again when its back-off has passed
                     continue
                 yield self.article_request(article_url(article, self.origin, self.language), article)
             return
@@ -213,6 +217,8 @@ class ArticlesSpider(HabrSpider):
             )
             if archived and not fresh:
                 self.session.stats_inc("articles_skipped")
+            elif not archived and not self.session.gone_check_due(entry.id):
+                self.known_gone += 1  # still listed, but answered 404 lately: re-checked on a back-off
             else:
                 if archived:
                     self.session.stats_inc("articles_refreshed")
@@ -279,4 +285,4 @@ class ArticlesSpider(HabrSpider):
             }
         if self.walks:
             self.state.save()
-        return {"listings": summary}
+        return {"listings": summary, "known_gone_skipped": self.known_gone}
