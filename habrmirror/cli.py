@@ -548,6 +548,54 @@ def cmd_pack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """Build the static mirror of an archive, offline, or bring it up to date."""
+    from habrmirror.site import SiteError, build_site
+
+    root = archive_root(args.archive)
+    try:
+        report = build_site(root, args.out, base_url=args.base_url)
+    except SiteError as error:
+        print(f"habrmirror: cannot build the site of {root}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(report.summary())
+    print(f"  open {args.out / 'index.html'}, or: habrmirror serve {args.out}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve a built mirror on 127.0.0.1 for a look (until Ctrl-C)."""
+    from habrmirror.site import serve_site
+
+    if not (args.site / "index.html").is_file():
+        raise UsageError(
+            f"{args.site} is not a built site (no index.html): run `habrmirror site DIR --out {args.site}`"
+        )
+    serve_site(args.site, args.port)
+    return EXIT_OK
+
+
+def tcp_port(text: str) -> int:
+    """``--port N``: 0 (any free port) to 65535."""
+    port = int(text) if text.strip().isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"expected 0 (any free port) to 65535, got {text!r}")
+    return port
+
+
+def base_url(text: str) -> str:
+    """``--base-url``: an absolute http(s) URL, where the site will be published."""
+    if (
+        not text.startswith(("http://", "https://"))
+        or "://" not in text
+        or not text.split("://", 1)[1].strip("/")
+    ):
+        raise ValueError(
+            f"expected an absolute http(s) URL such as https://mirror.example/habr/, got {text!r}"
+        )
+    return text if text.endswith("/") else text + "/"
+
+
 def cmd_replica(args: argparse.Namespace) -> int:
     """Serve the local Habr replica in the foreground (main() hands ``replica`` over before parsing)."""
     return run_replica(args.replica_args)
@@ -957,6 +1005,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("article", metavar="URL_OR_ID")
     archive_argument(sub)
+
+    sub = add(
+        "site",
+        cmd_site,
+        'Build the static mirror of an archive: a page per post (local images, comments, "Source:" link), '
+        "All Articles, hub and author pages, Atom feed, sitemap, search. Offline; a re-run rewrites what changed.",
+        "habrmirror site archives/demo --out site/",
+    )
+    archive_argument(sub)
+    sub.add_argument(
+        "--out",
+        type=checked(writable_dir, "directory"),
+        required=True,
+        metavar="SITE",
+        help="the site folder",
+    )
+    sub.add_argument(
+        "--base-url",
+        type=checked(base_url, "URL"),
+        help="where the site will be published: makes atom.xml and sitemap.xml absolute (default: relative)",
+    )
+
+    sub = add(
+        "serve",
+        cmd_serve,
+        "Serve a built mirror on http://127.0.0.1:PORT/ for a look (search needs a server; the rest works from file://).",
+        "habrmirror serve site/ --port 8000",
+    )
+    sub.add_argument("site", type=Path, metavar="SITE")
+    sub.add_argument(
+        "--port",
+        type=checked(tcp_port, "port"),
+        default=8000,
+        help="0 (any free port) to 65535 (default 8000)",
+    )
     return parser
 
 
