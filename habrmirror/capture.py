@@ -9,15 +9,24 @@ A new rule for what a response means (a new outcome, a new error page) is a chan
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from habrmirror.archive.reader import DecodedTooLarge, StoredRecord, decode_content
 from habrmirror.clock import iso
-from habrmirror.items import Article, Image, WarcPointer, article_record
-from habrmirror.pages import parse_article
+from habrmirror.items import (
+    COMMENTS_FAILED,
+    COMMENTS_FROM_API,
+    COMMENTS_FROM_PAGE,
+    COMMENTS_NONE,
+    Article,
+    Image,
+    WarcPointer,
+    article_record,
+)
+from habrmirror.pages import parse_article, parse_comments_api
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.schema import validation_errors
 
@@ -138,6 +147,7 @@ class CaptureResult:
     article: Article | None = None  # parsed (outcome archived, or invalid)
     row: dict[str, Any] | None = field(default=None, repr=False)  # the validated index row (archived only)
     invalid_fields: list[str] = field(default_factory=list)  # schema errors by field (outcome invalid)
+    comments: dict[str, Any] | None = None  # how the comments were got: {status, reason, warc} (capture log)
 
     @property
     def id(self) -> int | None:
@@ -277,6 +287,55 @@ def finish(result: CaptureResult, images: list[Image] | None = None) -> CaptureR
         return result
     result.row = row
     return result
+
+
+def comments_to_fetch(result: CaptureResult) -> bool:
+    """Whether an archived post's comments are asked of the comments API: not when its page rendered them
+    (``page``), not for a saved static mirror, and not when its counters say it has none (then the status is
+    set to ``none`` here). The crawl's comments pipeline and reindex both ask this."""
+    article = result.article
+    if article is None or article.comments_status == COMMENTS_FROM_PAGE:
+        return False
+    if (article.parser or "").startswith("mirror/"):
+        return False
+    if (article.statistics or {}).get("commentsCount") == 0:
+        judge_comments(result, status=COMMENTS_NONE)
+        return False
+    return True
+
+
+def judge_comments(
+    result: CaptureResult,
+    page: FetchedPage | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Attach to an archived result what its comments came to: the comments of a comments API answer ``page``
+    (status ``api``), or ``status`` (``none``, ``skipped_robots``, ``failed``) with its ``reason``. Never changes
+    the article's outcome: a comments fetch that fails is noted on the row and in the capture log, and retried
+    by the next refresh. Comments the article page rendered itself (status ``page``) are kept as they are."""
+    article = result.article
+    if article is None:
+        return
+    pointer = page.pointer if page is not None else None
+    if page is not None:
+        status, reason = COMMENTS_FAILED, None
+        if page.status != 200:
+            reason = f"comments answer HTTP {page.status}"
+        else:
+            try:
+                body = decode_page(page.body, page.content_encoding, MAX_DECODED_BYTES)
+                article.comments = parse_comments_api(body, page.url).comments
+                status = COMMENTS_FROM_API
+            except (ParseError, DecodedTooLarge) as error:
+                reason = f"unreadable comments answer: {error}"
+    article.comments_status = status
+    if status != COMMENTS_FROM_API:
+        article.comments = []
+    note: dict[str, Any] = {"status": status, "reason": reason}
+    if pointer is not None:
+        note["warc"] = asdict(pointer)
+    result.comments = note
 
 
 def capture(page: FetchedPage, images: list[Image] | None = None) -> CaptureResult:

@@ -292,6 +292,16 @@ def plan_targets(texts: Sequence[str], origin: str) -> list[Target]:
     ]
 
 
+COMMENT_SOURCES = {
+    "api": "from the comments API",
+    "page": "read from the article page",
+    "none": "posts without comments",
+    "failed": "failed (asked again on the next refresh)",
+    "skipped_robots": "skipped (robots.txt)",
+    "not_fetched": "not fetched",
+}
+
+
 def print_summary(result: RunResult, out: Path) -> None:
     """What was archived, skipped and failed, and where the files are."""
     summary = result.summary or {}
@@ -305,6 +315,17 @@ def print_summary(result: RunResult, out: Path) -> None:
         print(f"  failed: {failure['id'] or failure['url']}: {failure['outcome']}: {failure['reason']}")
     if summary.get("failures_not_listed"):
         print(f"  ... and {plural(summary['failures_not_listed'], 'more failure')} (see the run summary)")
+    comments = (summary.get("comments") or {}).get("by_status") or {}
+    if comments:
+        parts = [
+            f"{count} {COMMENT_SOURCES.get(status, status)}" for status, count in sorted(comments.items())
+        ]
+        print(f"  comments: {', '.join(parts)}")
+    for mismatch in ((summary.get("comments") or {}).get("count_mismatches") or [])[:10]:
+        print(
+            f"  comments of {mismatch['id']}: Habr counts {mismatch['commentsCount']}, archived"
+            f" {mismatch['archived']} (deleted or hidden ones are not served)"
+        )
     if summary.get("known_gone_skipped"):
         print(
             f"  not requested: {plural(summary['known_gone_skipped'], 'id')} that answered 404/410 lately"
@@ -320,6 +341,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
     overrides = {"HABR_LOCK_WAIT": args.wait, "HABR_COMMAND": "habrmirror archive", **dict(args.set)}
     if args.no_images:
         overrides["HABR_IMAGES"] = False
+    if args.no_comments:
+        overrides["HABR_COMMENTS"] = False
     settings = crawl_settings(args.out, args.origin, overrides)
     fetched = [target.url for target in targets if target.fetched_by == target.position]
     result = run_spider("article", settings, urls=fetched)
@@ -454,6 +477,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides = {"HABR_LOCK_WAIT": args.wait, "HABR_COMMAND": "habrmirror crawl", **dict(args.set)}
     if args.budget:
         overrides["HABR_REQUEST_BUDGET"] = args.budget
+    if args.no_comments:
+        overrides["HABR_COMMENTS"] = False
     settings = crawl_settings(args.out, args.origin, overrides, log_level=args.log_level)
     result = run_spider("articles", settings, **spider_args)
     if result.locked:
@@ -850,6 +875,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for a running crawl's lock, 0 = give up at once (default 60)",
     )
     sub.add_argument("--no-images", action="store_true", help="do not fetch the body images (default: fetch)")
+    sub.add_argument(
+        "--no-comments",
+        action="store_true",
+        help="do not fetch the comments API (rows say comments_status not_fetched; default: fetch)",
+    )
 
     sub = add(
         "demo",
@@ -908,6 +938,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated listings to walk, from {', '.join(LISTING_KINDS)} (default articles,news)",
     )
     sub.add_argument("--language", default="ru", choices=["ru", "en"], help="listing language (default ru)")
+    sub.add_argument(
+        "--no-comments",
+        action="store_true",
+        help="do not fetch the comments API (rows say comments_status not_fetched; default: fetch)",
+    )
     sub.add_argument(
         "--budget",
         type=checked(whole(0, "no budget"), "budget"),

@@ -22,6 +22,7 @@ HABR_LOCK_WAIT = 0  # seconds to wait for another writer's lock before giving up
 HABR_CONTACT = "https://github.com/habrmirror/habrmirror"  # contact URL or e-mail put into the User-Agent
 HABR_PARSE_WORKERS = 1  # processes that parse article pages beside the crawl (0 = parse in the crawl process)
 HABR_IMAGES = True  # fetch the article's body images into the WARC
+HABR_COMMENTS = True  # fetch each archived post's comments (Habr's comments API) into the WARC and the row
 HABR_LOOPBACK_ONLY = False  # refuse every request whose host is not 127.0.0.0/8 or ::1 (tests, demo)
 HABR_REQUEST_BUDGET = 0  # stop the run after this many requests (0 = no budget)
 HABR_INDEX_FLUSH_ROWS = 1000  # rewrite dirty index shards after this many changed rows (and at the end); a kill replays at most this many captures from the WARC
@@ -88,6 +89,7 @@ EXTENSIONS = {
 
 ITEM_PIPELINES = {
     "habrmirror.crawl.pipelines.media.ImageCapturePipeline": 100,
+    "habrmirror.crawl.pipelines.comments.CommentsPipeline": 150,
     "habrmirror.crawl.pipelines.validation.SchemaValidationPipeline": 200,
     "habrmirror.crawl.pipelines.index.IndexPipeline": 300,
 }

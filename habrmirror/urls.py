@@ -149,6 +149,13 @@ def article_url(
     return f"{normalize_origin(origin)}/{language}/{section}/{article}/"
 
 
+def comments_api_url(article: int, page_url: str) -> str:
+    """Habr's comments API for ``article`` (``/kek/v2/articles/ID/comments/``), on the host that served the
+    article page ``page_url`` (habr.com, or the replica / origin it was fetched from)."""
+    parts = urlsplit(page_url)
+    return f"{parts.scheme}://{parts.netloc}/kek/v2/articles/{article}/comments/"
+
+
 def request_url(url_or_id: str | int, origin: str = DEFAULT_ORIGIN) -> str:
     """What to fetch for user input (an id or an article URL in any form).
 

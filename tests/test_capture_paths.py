@@ -46,6 +46,9 @@ def test_the_crawl_made_every_kind_of_capture_the_paths_must_agree_on(crawled: P
     assert {Outcome.ARCHIVED.value, Outcome.GONE.value} <= outcomes
     assert any(line["revisit"] for line in capture_lines(crawled))
     assert any(row["gone_at"] for row in rows(crawled))
+    notes = [line["comments"] for line in capture_lines(crawled) if line["comments"]]
+    assert {"api", "none"} & {note["status"] for note in notes} and any(note.get("warc") for note in notes)
+    assert {row["comments_status"] for row in rows(crawled)} >= {"api", "page"}
 
 
 def test_recovery_rebuilds_exactly_the_crawled_rows(crawled: Path, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from twisted.internet.task import deferLater
 from habrmirror.capture import PageSize, megabytes
 from habrmirror.clock import utc_now
 from habrmirror.crawl.download_handler import TRUNCATED_FLAG, WIRE_META_KEY
+from habrmirror.crawl.pipelines.comments import COMMENTS_OF_META
 from habrmirror.crawl.pipelines.media import IMAGE_OF_META
 
 logger = logging.getLogger(__name__)
@@ -159,8 +160,8 @@ class RequestBudgetMiddleware:
         if self.used == self.budget + 1:
             logger.warning("request budget of %d used up: stopping the run", self.budget)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="request_budget"))
-        if request.meta.get(IMAGE_OF_META) is not None:
-            # An image of an article already downloaded: the article is indexed (and so never fetched again)
+        if request.meta.get(IMAGE_OF_META) is not None or request.meta.get(COMMENTS_OF_META) is not None:
+            # An image (or the comments) of an article already downloaded: the article is indexed (and so never fetched again)
             # whatever happens to its images, so they still go out. No new article or listing page does.
             return
         raise RequestBudgetSpent("request budget used up")

@@ -42,6 +42,8 @@ class ArchiveSession:
         self.outcomes: Counter[str] = Counter()
         self.failures: list[dict[str, Any]] = []
         self.warc_files: list[str] = []
+        self.comments: Counter[str] = Counter()  # archived posts by comments_status
+        self.comment_count_mismatches: list[dict[str, Any]] = []  # commentsCount != comments archived
         self.closed = False
         self.summary: dict[str, Any] | None = None
         self.crawler: Crawler | None = None  # set by of(); its stats exist once the crawl starts
@@ -112,6 +114,21 @@ class ArchiveSession:
         """Log one fetch attempt for an article (and its row or ``gone_at``) and count its outcome."""
         self.writer.log(result, self.run_id)
         self._count("articles", result.outcome, result.id, result.url, result.reason)
+        if result.outcome is Outcome.ARCHIVED and result.article is not None:
+            self._note_comments(result)
+
+    def _note_comments(self, result: CaptureResult) -> None:
+        """Count the post's comments status; list it when Habr's counter disagrees with what was archived."""
+        article = result.article
+        assert article is not None
+        status = article.comments_status or "not_fetched"
+        self.comments[status] += 1
+        expected = (article.statistics or {}).get("commentsCount")
+        differs = status in ("api", "page") and expected is not None and expected != len(article.comments)
+        if differs and len(self.comment_count_mismatches) < MAX_LISTED_FAILURES:
+            self.comment_count_mismatches.append(
+                {"id": article.id, "commentsCount": expected, "archived": len(article.comments)}
+            )
 
     def note_failure(self, url: str, outcome: Outcome, reason: str) -> None:
         """A failure that is not an article's (a listing page): counted and listed, no capture line."""
@@ -161,6 +178,10 @@ class ArchiveSession:
             "failures": self.failures,
             "failures_not_listed": max(0, failed - len(self.failures)),
             "warc_files": self.warc_files,
+            "comments": {
+                "by_status": dict(self.comments),
+                "count_mismatches": self.comment_count_mismatches,
+            },
             **extra,
         }
         self.writer.close(self.summary, self.run_id)

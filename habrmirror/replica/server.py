@@ -42,26 +42,23 @@ SERVER_NAME = "habrmirror-replica"
 CHUNK_SIZE = 16384  # chunked responses are cut into 16 KiB chunks (the last one shorter)
 HTML_TYPE = "text/html; charset=utf-8"
 
-# Habr's robots.txt shape: private and per-user pages off limits, articles and listings allowed.
+# Habr's robots.txt as far as public notes quote it (habr.com/robots.txt, April 2026: "User-agent: *",
+# "Crawl-delay: 10", "Disallow: /search/", "Disallow: /*?*utm_", "Disallow: /ru/companies/*/fans/",
+# "Disallow: /en/companies/*/fans/"; September 2026: "/ru/search/" too). Articles, listings, the comments pages
+# and the comments API are not disallowed there. /_replica/ is the replica's own.
 ROBOTS_BASE = """User-agent: *
+Crawl-delay: 10
 Disallow: /_replica/
 Disallow: /search/
-Disallow: /*/search/
-Disallow: /kek/
-Disallow: /api/
-Disallow: /*/auth/
-Disallow: /*/register/
-Disallow: /*/settings/
-Disallow: /*/conversations/
-Disallow: /*/tracker/
-Disallow: /*/feed/
-Disallow: /*/sandbox/
-Disallow: /*/users/*/favorites/
-Disallow: /*/users/*/bookmarks/
-Disallow: /*/top/
-Disallow: /*?mobile=
-Disallow: /*/comments/
+Disallow: /ru/search/
+Disallow: /en/search/
+Disallow: /*?*utm_
+Disallow: /ru/companies/*/fans/
+Disallow: /en/companies/*/fans/
 """
+# The comments API (kek/v2), served for every article the replica has, from the real saved answer.
+_COMMENTS_API = re.compile(r"^/kek/v2/articles/(?P<id>\d+)/comments/?$")
+COMMENTS_SAMPLE = "api-kek-v2-comments-2021.json"
 
 NOT_FOUND_PAGE = """<!DOCTYPE html>
 <html lang="ru"><head><meta charset="UTF-8"><title>Страница не найдена / Хабр</title></head>
@@ -179,6 +176,14 @@ class Replica:
         if first in MEDIA_HOSTS or "_files/" in path:
             data, content_type = images.resource(path)
             return Response(200, data, content_type, [("Cache-Control", "max-age=31536000")], kind="media")
+        comments = _COMMENTS_API.match(path)
+        if comments:
+            if self.catalog.get(int(comments["id"])) is None:
+                missing = b'{"code":404,"message":"Not found"}\n'
+                return Response(404, missing, "application/json; charset=utf-8", kind="comments")
+            return Response(
+                200, sample_bytes(COMMENTS_SAMPLE), "application/json; charset=utf-8", kind="comments"
+            )
         if path == "/mirror/index.html":
             return Response(200, sample_bytes("mirror-weekly-geekly-index.html"), kind="mirror")
         listing = _LISTING.match(path)

@@ -35,6 +35,9 @@ class Capture:
     run: str | None = None
     images: list[dict[str, Any]] | None = None  # [{url, archived, error}] of an archived article
     revisit: bool = False  # the page bytes were identical to an archived capture (a revisit record)
+    comments: dict[str, Any] | None = (
+        None  # an archived post's comments: {status, reason, warc of the answer}
+    )
 
     @classmethod
     def of(cls, result: CaptureResult, run: str | None) -> Capture:
@@ -53,6 +56,7 @@ class Capture:
             if archived and result.article
             else None,
             revisit=result.revisit,
+            comments=result.comments if archived else None,
         )
 
     @classmethod

@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from habrmirror.archive.reader import read_record
-from habrmirror.capture import Outcome, capture, stored_page
+from habrmirror.capture import Outcome, finish, judge, judge_comments, stored_page
 from habrmirror.clock import parse_utc
-from habrmirror.items import Image
+from habrmirror.items import Image, WarcPointer
 from habrmirror.store.captures import Capture, iter_captures, read_checkpoint
 from habrmirror.store.index import IndexStore
 from habrmirror.store.layout import ArchiveDir
@@ -38,8 +38,18 @@ def row_from_capture(archive: ArchiveDir, line: Capture) -> dict[str, Any] | Non
     assert line.warc is not None
     stored = read_record(archive.root, line.warc)
     page = stored_page(stored, line.url, parse_utc(line.time), line.warc, line.id, line.revisit)
+    result = judge(page)
+    if result.article is not None and line.comments:
+        note = line.comments
+        if note.get("warc"):  # the comments answer the crawl archived: judged again from its record
+            pointer = WarcPointer(**note["warc"])
+            answer = read_record(archive.root, pointer)
+            url = str(answer.warc_headers.get_header("WARC-Target-URI") or "")
+            judge_comments(result, stored_page(answer, url, parse_utc(line.time), pointer))
+        else:
+            judge_comments(result, status=note.get("status"), reason=note.get("reason"))
     images = [Image(**image) for image in line.images] if line.images is not None else None
-    return capture(page, images).row
+    return finish(result, images).row
 
 
 def replay_unflushed_captures(archive: ArchiveDir, index: IndexStore) -> int:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from array import array
@@ -30,7 +31,16 @@ from habrmirror.archive.atomic import fsync_dir
 from habrmirror.archive.cdxj import cdxj_path, write_cdxj
 from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
-from habrmirror.capture import CaptureResult, FetchedPage, Outcome, finish, judge
+from habrmirror.capture import (
+    CaptureResult,
+    FetchedPage,
+    Outcome,
+    comments_to_fetch,
+    finish,
+    judge,
+    judge_comments,
+    stored_page,
+)
 from habrmirror.clock import parse_utc, utc_now
 from habrmirror.items import Image, WarcPointer
 from habrmirror.store.captures import Capture, CaptureLog, capture_line
@@ -51,6 +61,9 @@ _DENSE_IDS = 50_000_000  # ids below this are tracked in an array, larger ones i
 _SPARSE_SHARD = -1  # sort key of answers whose URL carries no id
 _NEW_SUFFIX = ".reindex-new"
 _OLD_SUFFIX = ".reindex-old"
+
+
+_COMMENTS_ANSWER = re.compile(r"/kek/v2/articles/(\d+)/comments/?(?:[?#]|$)")
 
 
 def url_key(text: str) -> int:
@@ -150,6 +163,10 @@ class _Scan:
     originals: dict[str, WarcPointer] = field(default_factory=dict)  # record id -> pointer (200 HTML only)
     url_status: dict[int, int] = field(default_factory=dict)  # url_key -> best status (any 2xx wins)
     redirects: dict[int, str] = field(default_factory=dict)  # url_key of a 3xx -> absolute Location
+    # comments API answers by article id: (order, url, pointer, WARC-Refers-To of a revisit), in record order
+    comment_answers: dict[int, list[tuple[int, str, WarcPointer, str | None]]] = field(default_factory=dict)
+    comment_originals: dict[str, WarcPointer] = field(default_factory=dict)  # record id -> pointer (answers)
+    page_orders: dict[int, list[int]] = field(default_factory=dict)  # article id -> orders of its page events
 
 
 class _Ranks:
@@ -258,6 +275,13 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
             pointer = WarcPointer(filename, at.offset, at.length, at.record_id)
             if at.rec_type == "response" and status == 200 and html:
                 scan.originals[at.record_id] = pointer
+            answer = _COMMENTS_ANSWER.search(url)
+            if answer:
+                if at.rec_type == "response":
+                    scan.comment_originals[at.record_id] = pointer
+                refers = headers.get_header("WARC-Refers-To") if at.rec_type == "revisit" else None
+                scan.comment_answers.setdefault(int(answer[1]), []).append((order, url, pointer, refers))
+                continue
             if not is_article_url(url):
                 continue
             kind = _event_kind(status, html)
@@ -266,7 +290,22 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
             date = parse_utc(str(headers.get_header("WARC-Date")))
             refers_to = headers.get_header("WARC-Refers-To") if at.rec_type == "revisit" else None
             scan.events.append(_Event(date, order, kind, url, _url_id(url), status, pointer, refers_to))
+            url_id = scan.events[-1].url_id
+            if kind == "page" and url_id is not None:
+                scan.page_orders.setdefault(url_id, []).append(order)
     return scan
+
+
+def _comments_answer(scan: _Scan, article: int, event: _Event) -> tuple[str, WarcPointer] | None:
+    """The comments API answer the crawl fetched for this page capture: the first one for the article after
+    the page and before the article's next page capture (the comments pipeline runs right after the page)."""
+    later_pages = [order for order in scan.page_orders.get(article, []) if order > event.order]
+    until = min(later_pages, default=None)
+    for order, url, pointer, refers in scan.comment_answers.get(article, []):
+        if order > event.order and (until is None or order < until):
+            original = scan.comment_originals.get(refers) if refers else pointer
+            return (url, original) if original is not None else None
+    return None
 
 
 def _event_kind(status: int, html: bool) -> str | None:
@@ -397,6 +436,12 @@ def _apply(
     tick = time.perf_counter()
     result = judge(page)
     if result.article is not None:
+        if comments_to_fetch(result):
+            found = _comments_answer(scan, result.article.id, event)
+            if found is not None:
+                url, pointer = found
+                stored = read_record(archive.root, pointer)
+                judge_comments(result, stored_page(stored, url, event.date, pointer))
         result = finish(result, [resolver.image(image) for image in result.article.images])
     report.parse_seconds += time.perf_counter() - tick
     _count(report, result)

@@ -1,0 +1,86 @@
+"""CommentsPipeline: fetch each archived post's comments from Habr's comments API, into the same WARC.
+
+Step "comments fetched (also into the WARC)" of the flow, after the images and before validation, so the row
+that reaches the index carries them. The request goes through the normal downloader (robots.txt, throttling,
+retries, the WARC recorder); what the answer means is :func:`habrmirror.capture.judge_comments`. A comments fetch
+that fails never fails the article: the row says ``comments_status: failed``, the capture line says why, and
+the next refresh asks again. Posts whose page rendered their comments (legacy pages), and posts whose
+counters say they have none, are not asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+
+from habrmirror.capture import CaptureResult, FetchedPage, comments_to_fetch, judge_comments, network_reason
+from habrmirror.clock import utc_now
+from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
+from habrmirror.crawl.session import ArchiveSession
+from habrmirror.items import COMMENTS_FAILED, COMMENTS_SKIPPED_ROBOTS
+from habrmirror.urls import comments_api_url
+
+COMMENTS_OF_META = "habr_comments_of"  # request.meta: the article id whose comments this request fetches
+ROBOTS_REFUSAL = "robots.txt"  # what Scrapy's RobotsTxtMiddleware says when it drops a request
+
+
+class CommentsPipeline:
+    def __init__(
+        self, session: ArchiveSession, download: Callable[[scrapy.Request], Awaitable[Response]]
+    ) -> None:
+        self.session = session
+        self.download = download  # the engine's download (robots.txt, throttling, retries, WARC recorder)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CommentsPipeline:
+        if not crawler.settings.getbool("HABR_COMMENTS", True):
+            raise NotConfigured  # --no-comments: rows say comments_status not_fetched
+
+        async def download(request: scrapy.Request) -> Response:
+            assert crawler.engine is not None
+            return await crawler.engine.download_async(request)
+
+        return cls(ArchiveSession.of(crawler), download)
+
+    async def process_item(self, item: CaptureResult) -> CaptureResult:
+        article = item.article
+        if article is None or not comments_to_fetch(item):
+            return item  # the page holds them, it is not Habr's page, or there are none
+        url = comments_api_url(article.id, article.fetched_url or item.url)
+        request = scrapy.Request(
+            url,
+            meta={COMMENTS_OF_META: article.id, "handle_httpstatus_all": True, "habr_raw_body": True},
+            priority=10,
+            dont_filter=True,
+        )
+        try:
+            response = await self.download(request)
+        except IgnoreRequest as error:
+            if ROBOTS_REFUSAL in str(error):
+                judge_comments(item, status=COMMENTS_SKIPPED_ROBOTS, reason=f"not requested: {error}")
+                self.session.stats_inc("comments/skipped_robots")
+            else:
+                judge_comments(item, status=COMMENTS_FAILED, reason=f"not requested: {error}")
+                self.session.stats_inc("comments/failed")
+            return item
+        except Exception as error:  # network errors: noted on the row and in the capture line, never fatal
+            judge_comments(item, status=COMMENTS_FAILED, reason=network_reason(error))
+            self.session.stats_inc("comments/failed")
+            return item
+        written = response.meta.get(WARC_META_KEY)
+        encoding = response.headers.get(b"Content-Encoding")
+        page = FetchedPage(
+            url=response.url,
+            status=response.status,
+            body=response.body,
+            fetched_at=response.meta.get(FETCHED_AT_META) or utc_now(),
+            content_encoding=encoding.decode("latin-1") if encoding else None,
+            pointer=written.content_pointer if written else None,
+        )
+        judge_comments(item, page)
+        self.session.stats_inc(f"comments/{article.comments_status}")
+        return item
