@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -600,6 +601,97 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Full-text search of the archived posts."""
+    from habrmirror.store.search import SearchError, ensure_search_index, search_archive
+
+    root = archive_root(args.archive)
+    try:
+        note = ensure_search_index(root)
+        if note:
+            print(f"habrmirror: {note}", file=sys.stderr)
+        hits = search_archive(
+            root,
+            args.query,
+            hub=args.hub,
+            author=args.author,
+            since=args.since,
+            limit=args.limit,
+            comments=args.comments,
+            raw=args.raw,
+        )
+    except SearchError as error:
+        raise UsageError(str(error)) from None
+    for hit in hits:
+        if args.json:
+            sys.stdout.buffer.write(hit.as_json() + b"\n")
+        else:
+            print("\t".join([str(hit.id), (hit.date or "-")[:10], _one_line(hit.title), hit.url or "-"]))
+            print("    " + " ".join(hit.snippet.split()))
+    sys.stdout.flush()
+    if not hits:
+        print(f"habrmirror: nothing found for {args.query!r} in {root}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The archive in numbers (and a plot of it)."""
+    from habrmirror.tools.stats import archive_stats, format_stats, plot_stats
+
+    stats = archive_stats(archive_root(args.archive))
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for line in format_stats(stats):
+            print(line)
+    if args.out:
+        plot_stats(stats, args.out)
+        print(f"habrmirror: wrote {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the index as Parquet or as a Hugging Face dataset folder."""
+    from habrmirror.tools.dataset import MissingExtra
+    from habrmirror.tools.export import ExportError, export_archive
+
+    root = archive_root(args.archive)
+    try:
+        report = export_archive(
+            root,
+            format=args.format,
+            out=args.out,
+            fields=args.fields,
+            since=args.since,
+            hub=args.hub,
+            profile=args.profile,
+            jobs=args.jobs,
+        )
+    except (ExportError, MissingExtra) as error:
+        print(f"habrmirror: cannot export {args.archive}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines():
+        print(line)
+    return EXIT_OK
+
+
+def field_list(text: str) -> list[str]:
+    """``--fields a,b,c``: index fields, in this order."""
+    from habrmirror.items import Article
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = {field.name for field in dataclass_fields(Article)}
+    unknown = [name for name in names if name not in known]
+    if not names or unknown:
+        raise ValueError(
+            f"unknown field {unknown[0]!r}; fields are the index's (README, Index fields)"
+            if unknown
+            else "no field named"
+        )
+    return names
+
+
 def tcp_port(text: str) -> int:
     """``--port N``: 0 (any free port) to 65535."""
     port = int(text) if text.strip().isdigit() else -1
@@ -1040,6 +1132,93 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("article", metavar="URL_OR_ID")
     archive_argument(sub)
+
+    sub = add(
+        "search",
+        cmd_search,
+        "Full-text search of the archived posts (title, text, tags; comments with --comments), best match "
+        "first, each with a snippet; Russian and English word forms match (транзакция finds транзакции).",
+        'habrmirror search "транзакция" archives/demo --hub programming',
+    )
+    sub.add_argument(
+        "query",
+        metavar="QUERY",
+        help="words to find, all of them; quotes, dashes, * and AND/OR/NOT are plain words unless --raw",
+    )
+    archive_argument(sub)
+    sub.add_argument("--hub", help="only posts in this hub (alias as in /hubs/ALIAS/, or its title)")
+    sub.add_argument("--author", help="only posts by this author (login)")
+    sub.add_argument(
+        "--since", type=checked(since_date, "date"), help="only posts published at or after this ISO date"
+    )
+    sub.add_argument(
+        "--limit", type=checked(whole(1, "one hit"), "number"), default=20, help="at most N hits (default 20)"
+    )
+    sub.add_argument("--comments", action="store_true", help="search the archived comments too")
+    sub.add_argument(
+        "--raw",
+        action="store_true",
+        help='QUERY is SQLite FTS5 syntax: "a phrase", OR, NOT, NEAR(a b, 5), prefix*, title: word',
+    )
+    sub.add_argument("--json", action="store_true", help="one JSON object per hit instead")
+
+    sub = add(
+        "stats",
+        cmd_stats,
+        "The archive in numbers: posts by year, hub, author, language and type; comments; captures and "
+        "revisits; size on disk by kind.",
+        "habrmirror stats archives/demo --out stats.png",
+    )
+    archive_argument(sub)
+    sub.add_argument(
+        "--out",
+        type=checked(writable_file, "file"),
+        metavar="FILE.png",
+        help="also draw posts per month and captures per day into this PNG",
+    )
+    sub.add_argument("--json", action="store_true", help="the numbers as one JSON object")
+
+    sub = add(
+        "export",
+        cmd_export,
+        "Export the index as Parquet, or as a Hugging Face dataset folder that datasets.load_dataset(PATH) loads.",
+        "habrmirror export archives/demo --format hf --out habr-hf --profile gusev",
+    )
+    archive_argument(sub)
+    sub.add_argument(
+        "--format",
+        choices=["parquet", "hf"],
+        default="parquet",
+        help="parquet: one .parquet file; hf: a folder with data/*.parquet and a dataset card (default parquet)",
+    )
+    sub.add_argument(
+        "--out",
+        type=checked(writable_file, "path"),
+        required=True,
+        metavar="PATH",
+        help="the .parquet file, or the folder for --format hf; it appears when complete",
+    )
+    sub.add_argument(
+        "--fields",
+        type=checked(field_list, "fields"),
+        help="comma-separated index fields to keep, in this order (default: all)",
+    )
+    sub.add_argument(
+        "--since", type=checked(since_date, "date"), help="only posts published at or after this ISO date"
+    )
+    sub.add_argument("--hub", help="only posts in this hub (alias as in /hubs/ALIAS/, or its title)")
+    sub.add_argument(
+        "--profile",
+        choices=["gusev"],
+        help="gusev: exactly the IlyaGusev/habr columns and types (gone posts included, no gone_at column)",
+    )
+    sub.add_argument(
+        "--jobs",
+        type=checked(whole(1, "one process"), "jobs"),
+        default=1,
+        metavar="N",
+        help="worker processes; the output is the same for any N (default 1)",
+    )
 
     sub = add(
         "site",

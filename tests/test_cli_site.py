@@ -1,5 +1,5 @@
-"""``habrmirror site`` and ``habrmirror serve`` as a user runs them: build the mirror of the demo archive, serve it,
-read its "All Articles" page over HTTP; bad arguments are one line with exit 2."""
+"""``habrmirror site``, ``serve``, ``search``, ``stats`` and ``export`` as a user runs them, on one demo archive: build
+the mirror and serve it, find a post by a word form, count it, export it; bad arguments are one line, exit 2."""
 
 from __future__ import annotations
 
@@ -66,3 +66,38 @@ def test_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("habrmirror: ") and message in lines[0], result.stderr
+
+
+def test_search_finds_a_post_by_another_form_of_a_word(demo: Path) -> None:
+    found = run_cli(
+        "search", "матрицей", str(demo)
+    )  # 462783 says Матрица, Матрице, Матрицы: never "матрицей"
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert any(line.startswith("462783\t") for line in found.stdout.splitlines()), found.stdout
+    nothing = run_cli("search", "zzzyyyxxx", str(demo))
+    assert nothing.returncode == 1 and "nothing found for 'zzzyyyxxx'" in nothing.stderr
+    bad = run_cli("search", "NEAR(", str(demo), "--raw")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_stats_counts_every_post_and_export_writes_them(demo: Path, tmp_path: Path) -> None:
+    import json
+
+    from habrmirror.store.index import iter_rows
+
+    rows = list(iter_rows(demo / "index"))
+    stats = run_cli("stats", str(demo), "--json")
+    assert stats.returncode == 0, stats.stderr[-2000:]
+    numbers = json.loads(stats.stdout)
+    assert numbers["articles"] == len(rows) == sum(numbers["by_year"].values())
+    out = tmp_path / "habr.parquet"
+    exported = run_cli("export", str(demo), "--format", "parquet", "--out", str(out), "--fields", "id,title")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out)
+    assert table.column_names == ["id", "title"] and sorted(table["id"].to_pylist()) == sorted(
+        r["id"] for r in rows
+    )
+    bad = run_cli("export", str(demo), "--out", str(out), "--fields", "id,nosuch")
+    assert bad.returncode == 2 and "unknown field 'nosuch'" in bad.stderr

@@ -255,11 +255,6 @@ def test_the_index_card_makes_the_archive_load_with_no_arguments(archive: Path, 
     assert sorted(data["id"]) == IDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the check the fix must pass: the store writes index_dataset_card() as DIR/README.md (beside "
-    "archive.json), so `datasets.load_dataset(DIR)` loads the index with no script and no arguments",
-)
 def test_datasets_loads_a_crawled_archive_with_no_arguments(archive: Path, tmp_path: Path) -> None:
     datasets = offline_datasets()
     data = datasets.load_dataset(str(archive), split="train", cache_dir=str(tmp_path / "hf"))

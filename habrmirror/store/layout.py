@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import IO
 
 from habrmirror import __version__
-from habrmirror.archive.atomic import write_json_atomic
+from habrmirror.archive.atomic import write_atomic, write_json_atomic
 from habrmirror.clock import iso, utc_now
 from habrmirror.items import SCHEMA_VERSION
+from habrmirror.schema import index_dataset_card
 
 
 class LockHeld(RuntimeError):
@@ -35,6 +36,11 @@ class ArchiveDir:
     @property
     def manifest(self) -> Path:
         return self.root / "archive.json"
+
+    @property
+    def card(self) -> Path:
+        """``README.md``: the index's dataset card (Hugging Face ``datasets`` reads it)."""
+        return self.root / "README.md"
 
     @property
     def warc_dir(self) -> Path:
@@ -86,6 +92,11 @@ class ArchiveDir:
                     },
                 },
             )
+        # A dataset card beside archive.json: datasets.load_dataset(DIR) then reads index/*.jsonl with the
+        # schema's types, no script and no arguments (its json builder alone types columns from one file).
+        card = index_dataset_card(origin).encode("utf-8")
+        if not self.card.exists() or self.card.read_bytes() != card:
+            write_atomic(self.card, card)
 
     @contextlib.contextmanager
     def writer_lock(self, wait: float = 0.0, holder: str = "") -> Iterator[IO[str]]:
