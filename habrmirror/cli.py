@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from habrmirror import __version__
-from habrmirror.crawl.progress import plural
 from habrmirror.crawl.run import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -44,6 +43,7 @@ from habrmirror.urls import (
     checked_origin,
     request_url,
 )
+from habrmirror.wording import plural
 
 DEFAULT_ARCHIVE = Path("archives")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

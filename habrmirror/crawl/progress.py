@@ -24,14 +24,10 @@ from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
 from habrmirror.capture import Outcome
+from habrmirror.wording import plural
 
 LIVE_REFRESH = 0.5  # seconds between redraws of the live display
 _ARTICLES = "habrmirror/articles/"
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """``1 article``, ``2 articles`` (``many`` for irregular plurals)."""
-    return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
 def duration(seconds: float) -> str:

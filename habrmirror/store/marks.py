@@ -16,6 +16,7 @@ from pathlib import Path
 
 from habrmirror.archive.atomic import write_json_atomic
 from habrmirror.clock import iso, utc_now
+from habrmirror.wording import plural
 
 STATE_FILE = "crawl-state.json"
 
@@ -64,7 +65,7 @@ class ListingWalk:
         if reason != "finished":
             return f"run ended early ({reason})"
         if transient:
-            return f"{transient} transient failures (network, HTTP, blocked): retried next run"
+            return f"{plural(transient, 'transient failure')} (network, HTTP, blocked): retried next run"
         if self.failed:
             return self.failed
         if self.newest is None:

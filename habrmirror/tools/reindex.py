@@ -49,6 +49,7 @@ from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
 from habrmirror.store.search import rebuild_search_index, remove_search_index
 from habrmirror.urls import article_id, is_article_url
+from habrmirror.wording import plural
 
 logger = logging.getLogger(__name__)
 
@@ -114,14 +115,15 @@ class ReindexReport:
     def lines(self) -> list[str]:
         """A human summary: what was rebuilt, then anything that could not be indexed."""
         out = [
-            f"reindexed {self.warc_files} WARC files, {self.records} records: {self.articles} article captures "
-            f"parsed ({self.revisits} revisits), {self.rows} index rows written, {self.search_rows} in the search index",
-            f"skipped: {self.skipped_not_article} not articles, {self.blocked} blocked pages, "
-            f"{self.invalid} failing the schema, {self.parse_error_count} parse errors, "
-            f"{len(self.unreadable)} unreadable; {self.gone} gone answers",
+            f"reindexed {plural(self.warc_files, 'WARC file')}, {plural(self.records, 'record')}:"
+            f" {plural(self.articles, 'article capture')} parsed ({plural(self.revisits, 'revisit')}),"
+            f" {plural(self.rows, 'index row')} written, {self.search_rows} in the search index",
+            f"skipped: {self.skipped_not_article} not articles, {plural(self.blocked, 'blocked page')}, "
+            f"{self.invalid} failing the schema, {plural(self.parse_error_count, 'parse error')}, "
+            f"{len(self.unreadable)} unreadable; {plural(self.gone, 'gone answer')}",
         ]
         if self.captures_rebuilt:
-            out.append(f"capture log rebuilt from the WARCs: {self.captures_written} captures")
+            out.append(f"capture log rebuilt from the WARCs: {plural(self.captures_written, 'capture')}")
         for name in self.repaired_warcs:
             out.append(f"repaired unfinished WARC {name}")
         for name in self.cdxj_written:

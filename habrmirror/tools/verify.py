@@ -36,6 +36,7 @@ from habrmirror.schema import validation_errors
 from habrmirror.store.index import shard_name
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.tools.reindex import MAX_REDIRECTS, url_key
+from habrmirror.wording import plural
 
 __all__ = ["Problem", "VerifyReport", "verify_archive"]
 
@@ -78,10 +79,11 @@ class VerifyReport:
         """One line per problem and warning (file and offset first), then the totals."""
         out = [problem.line("ERROR") for problem in self.problems]
         out += [warning.line("WARNING") for warning in self.warnings]
-        verdict = "OK" if self.ok else f"{len(self.problems)} problems"
+        verdict = "OK" if self.ok else plural(len(self.problems), "problem")
         out.append(
-            f"{verdict}: {self.files} WARC files, {self.records} records ({self.revisits} revisits), "
-            f"{self.rows} index rows, {self.images} archived images checked; {len(self.warnings)} warnings"
+            f"{verdict}: {plural(self.files, 'WARC file')}, {plural(self.records, 'record')}"
+            f" ({plural(self.revisits, 'revisit')}), {plural(self.rows, 'index row')},"
+            f" {plural(self.images, 'archived image')} checked; {plural(len(self.warnings), 'warning')}"
         )
         return out
 
