@@ -28,6 +28,7 @@ from habrmirror.items import (
 )
 from habrmirror.pages import parse_article, parse_comments_api
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
+from habrmirror.pages.requisites import page_requisites
 from habrmirror.schema import validation_errors
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class CaptureResult:
     row: dict[str, Any] | None = field(default=None, repr=False)  # the validated index row (archived only)
     invalid_fields: list[str] = field(default_factory=list)  # schema errors by field (outcome invalid)
     comments: dict[str, Any] | None = None  # how the comments were got: {status, reason, warc} (capture log)
+    requisites: list[str] = field(default_factory=list)  # the page's CSS, scripts, fonts, icons (for replay)
 
     @property
     def id(self) -> int | None:
@@ -261,6 +263,7 @@ def judge(page: FetchedPage) -> CaptureResult:
     article.captured_at = result.time
     article.warc = page.pointer
     result.article = article
+    result.requisites = page_requisites(body, page.url)
     return result
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from habrmirror.pages import parse_article
-from habrmirror.pages.requisites import body_image_urls
+from habrmirror.pages.requisites import HABR_ASSET_HOSTS, body_image_urls, page_requisites
 from tests.conftest import FIXTURES
 
 PAGES = sorted(p.name for p in FIXTURES.glob("article-*.html"))
@@ -57,3 +57,29 @@ def test_the_2024_page_lists_its_images() -> None:
     article = parse_article("https://habr.com/ru/articles/804525/", (FIXTURES / name).read_bytes())
     found = body_image_urls(article.text_html, "https://habr.com/ru/articles/804525/")
     assert {image.url for image in article.images} <= set(found) and len(found) >= len(article.images) > 0
+
+
+REQUISITE_PAGES = {
+    # page: (how many requisites, one that must be there, one that must not)
+    "article-tm-568382-2021.html": (15, "https://assets.habr.com/habr-web/css/app.cc282592.css", "gpt.js"),
+    "article-legacy-1000-2018.html": (
+        13,
+        "https://dr.habracdn.net/habrcom/styles/1529408728/_build/global_main.css",
+        "/viewcount/",
+    ),
+    "article-tm-1064400-company-2026.html": (
+        94,
+        "https://assets.habr.com/habr-web/release_2.339.1/client/css/theme/dark-v2.css",
+        "fonts.googleapis.com",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REQUISITE_PAGES))
+def test_page_requisites_are_habrs_own_stylesheets_scripts_and_icons(name: str) -> None:
+    count, present, absent = REQUISITE_PAGES[name]
+    found = page_requisites((FIXTURES / name).read_bytes(), "https://habr.com/ru/articles/1/")
+    assert len(found) == count and len(set(found)) == count
+    assert present in found
+    assert not [url for url in found if absent in url]
+    assert all(url.split("/")[2] in HABR_ASSET_HOSTS for url in found)

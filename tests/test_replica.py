@@ -17,6 +17,7 @@ import pytest
 from lxml import html
 
 from habrmirror.replica import ReplicaProcess, ReplicaThread
+from habrmirror.replica.articles import MEDIA_HOSTS
 from habrmirror.replica.catalog import SAMPLES_DIR, load_sample_entries
 
 FIXTURES = Path(__file__).parent / "fixtures" / "habr"
@@ -62,30 +63,28 @@ def log_line_for(replica: ReplicaProcess, target: str) -> dict:
     return [line for line in replica.sent_log() if line["target"] == target][-1]
 
 
-_MEDIA_FORMS = re.compile(rb"(?:https?:)?//(habrastorage\.org|hsto\.org)/")
+_HOSTS = b"|".join(re.escape(host).encode() for host in MEDIA_HOSTS)  # the hosts the replica rewrites
+_MEDIA_FORMS = re.compile(rb"(?:https?:)?//(" + _HOSTS + rb")/")
 
 
 def normalised_media(body: bytes, origin: str | None) -> bytes:
     """Both spellings of a media URL (saved page / replica) reduced to one token, for comparison."""
     if origin is not None:
-        body = re.sub(re.escape(origin.encode()) + rb"/(habrastorage\.org|hsto\.org)/", rb"MEDIA:\1/", body)
+        body = re.sub(re.escape(origin.encode()) + rb"/(" + _HOSTS + rb")/", rb"MEDIA:\1/", body)
         body = re.sub(
-            re.escape(origin.replace("/", "\\/").encode()) + rb"\\/(habrastorage\.org|hsto\.org)\\/",
+            re.escape(origin.replace("/", "\\/").encode()) + rb"\\/(" + _HOSTS + rb")\\/",
             rb"MEDIA:\1\\/",
             body,
         )
         body = re.sub(
-            re.escape(origin.replace("/", "\\u002F").encode())
-            + rb"\\u002F(habrastorage\.org|hsto\.org)\\u002F",
+            re.escape(origin.replace("/", "\\u002F").encode()) + rb"\\u002F(" + _HOSTS + rb")\\u002F",
             rb"MEDIA:\1\\u002F",
             body,
         )
         return body
     body = _MEDIA_FORMS.sub(rb"MEDIA:\1/", body)
-    body = re.sub(rb"(?:https?:)?\\/\\/(habrastorage\.org|hsto\.org)\\/", rb"MEDIA:\1\\/", body)
-    return re.sub(
-        rb"(?:https?:)?\\u002F\\u002F(habrastorage\.org|hsto\.org)\\u002F", rb"MEDIA:\1\\u002F", body
-    )
+    body = re.sub(rb"(?:https?:)?\\/\\/(" + _HOSTS + rb")\\/", rb"MEDIA:\1\\/", body)
+    return re.sub(rb"(?:https?:)?\\u002F\\u002F(" + _HOSTS + rb")\\u002F", rb"MEDIA:\1\\u002F", body)
 
 
 def test_samples_are_byte_exact_copies_of_the_fixtures() -> None:

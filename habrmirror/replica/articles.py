@@ -17,7 +17,9 @@ from functools import lru_cache
 
 from habrmirror.replica.catalog import SAMPLES_DIR, Catalog, Entry, moscow_text, moscow_title
 
-MEDIA_HOSTS = ("habrastorage.org", "hsto.org")
+# Habr's own media and asset hosts (images; since 2021 the site's CSS, scripts, fonts and icons on
+# assets.habr.com; before, on dr.habracdn.net): pointed at the replica, which serves stand-ins for them.
+MEDIA_HOSTS = ("habrastorage.org", "hsto.org", "assets.habr.com", "dr.habracdn.net")
 _HOSTS = "|".join(re.escape(host) for host in MEDIA_HOSTS)
 # The three spellings a page uses for a media URL: markup (https://, http://, //), JSON with escaped
 # slashes (https:\/\/host\/ in JSON-LD) and Vue state (https:\u002F\u002Fhost\u002F in __INITIAL_STATE__).

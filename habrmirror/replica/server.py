@@ -56,6 +56,8 @@ Disallow: /*?*utm_
 Disallow: /ru/companies/*/fans/
 Disallow: /en/companies/*/fans/
 """
+# Habr's own asset paths on the site itself (legacy favicons /images/..., /js/ads.js of 2021 pages): stand-ins.
+SITE_ASSET_DIRS = ("images", "img", "js", "css", "fonts")
 # The comments API (kek/v2), served for every article the replica has, from the real saved answer.
 _COMMENTS_API = re.compile(r"^/kek/v2/articles/(?P<id>\d+)/comments/?$")
 COMMENTS_SAMPLE = "api-kek-v2-comments-2021.json"
@@ -173,7 +175,7 @@ class Replica:
         if path == "/robots.txt":
             return Response(200, self.robots().encode(), "text/plain; charset=utf-8", kind="robots")
         first = path.split("/", 2)[1] if path.count("/") >= 2 else ""
-        if first in MEDIA_HOSTS or "_files/" in path:
+        if first in MEDIA_HOSTS or "_files/" in path or first in SITE_ASSET_DIRS:
             data, content_type = images.resource(path)
             return Response(200, data, content_type, [("Cache-Control", "max-age=31536000")], kind="media")
         comments = _COMMENTS_API.match(path)

@@ -3,7 +3,8 @@
 Step "media fetched (also into the WARC)" of the flow. Images go through the normal downloader (robots.txt,
 throttling, retries), so the WarcRecorder records them like any other exchange; this pipeline only notes, per
 image, whether it was archived and why not. A failed image never fails the article. The resized copies the
-markup's ``src``/``srcset`` load are fetched too (not listed in the row), so replay tools find them.
+markup's ``src``/``srcset`` load, and the page's requisites on Habr's hosts (stylesheets, scripts, fonts,
+icons; once per run), are fetched too (not listed in the row), so replay tools find them.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class ImageCapturePipeline:
         variants = [
             url for url in body_image_urls(article.text_html, article.fetched_url or "") if url not in by_url
         ]
+        # And the page's stylesheets, scripts, fonts and icons on Habr's hosts: fetched once per run (the run
+        # cache below), and an unchanged one is a revisit record in the next run's WARC.
+        seen = set(by_url) | set(variants)
+        variants += [url for url in item.requisites if url not in seen]
         results = await asyncio.gather(*(self._fetch_once(url, article.id) for url in [*by_url, *variants]))
         for url, (archived, error) in zip(by_url, results, strict=False):
             for image in by_url[url]:
@@ -72,7 +77,7 @@ class ImageCapturePipeline:
         originals, extra = results[: len(by_url)], results[len(by_url) :]
         self.session.stats_inc("images/archived", sum(1 for ok, _ in originals if ok))
         self.session.stats_inc("images/failed", sum(1 for ok, _ in originals if not ok))
-        self.session.stats_inc("images/replay_variants", sum(1 for ok, _ in extra if ok))
+        self.session.stats_inc("images/replay_variants", sum(1 for ok, _ in extra if ok))  # and requisites
         return item
 
     async def _fetch_once(self, url: str, article_id: int) -> ImageOutcome:
