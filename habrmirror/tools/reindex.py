@@ -29,7 +29,7 @@ from w3lib.url import safe_url_string
 
 from habrmirror.archive.atomic import fsync_dir
 from habrmirror.archive.cdxj import cdxj_path, write_cdxj
-from habrmirror.archive.reader import RecordAt, decoded_payload, iter_records, read_record
+from habrmirror.archive.reader import RecordAt, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.capture import (
     CaptureResult,
@@ -427,10 +427,12 @@ def _apply(
             report.unreadable.append((event.url, f"revisit refers to {event.refers_to}, which no WARC holds"))
             return None
         tick = time.perf_counter()
-        try:
-            page.body = decoded_payload(read_record(archive.root, page.pointer))
+        pointer = page.pointer
+        try:  # as the crawl saw it: still content-encoded (decoded under the limits), WARC-Truncated kept
+            stored = read_record(archive.root, pointer)
+            page = stored_page(stored, event.url, event.date, pointer, event.url_id, page.revisit)
         except Exception as error:  # a damaged record is reported; the rest of the archive is still indexed
-            report.unreadable.append((event.url, f"{page.pointer.filename}@{page.pointer.offset}: {error}"))
+            report.unreadable.append((event.url, f"{pointer.filename}@{pointer.offset}: {error}"))
             return None
         finally:
             report.read_seconds += time.perf_counter() - tick
