@@ -4,13 +4,15 @@ Place: developer tool beside ``habrmirror.site``. It crawls the local replica wi
 the site copies them) into an archive, or takes one with ``--archive``, then measures in one run:
 
   (a) reading every index row and its page body from the WARC (``read_record`` + ``decoded_payload``)
-  (b) ``build_site`` into an empty folder, without the search index (rendering, images, listings, feed)
+  (b) ``build_site`` into an empty folder, without the search index (rendering, images, listings, feed), with
+      article pages rendered on every core (``--workers 1``: in the main process only, to compare)
   (c) Pagefind over the result (what ``build_site`` adds on top of (b))
   (d) a re-run with nothing changed, and one after crawling 10 more articles: files written each time
 
 and prints (b)/(a) (target <= 3) and what the incremental runs wrote.
 
-Run from the repository root: ``PYTHONPATH=. python bench/site.py [-n 2000] [--archive DIR] [--no-images]``
+Run from the repository root:
+``PYTHONPATH=. python bench/site.py [-n 2000] [--archive DIR] [--no-images] [--workers N]``
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--no-images", action="store_true", help="crawl without the body images")
     parser.add_argument("--archive", type=Path, help="measure this archive instead of building one")
+    parser.add_argument(
+        "--workers", type=int, help="processes rendering article pages in (b) (default: one per core)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="habrmirror-bench-site-") as scratch:
         work = Path(scratch)
@@ -70,7 +75,7 @@ def main(argv: list[str]) -> int:
         rows, read_seconds = read_rows_and_bodies(archive)
         site = work / "site"
         started = time.perf_counter()
-        report = SiteBuilder(archive, site, None, search=False).build()
+        report = SiteBuilder(archive, site, None, search=False, workers=args.workers).build()
         build_seconds = time.perf_counter() - started
         started = time.perf_counter()
         searched = build_site(archive, site)  # everything current: only Pagefind runs

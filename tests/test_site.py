@@ -23,9 +23,11 @@ import pytest
 
 from habrmirror.replica import ReplicaProcess
 from habrmirror.site import SiteError, build_site, make_server
-from habrmirror.site.build import slug
+from habrmirror.site import build as site_build
+from habrmirror.site.build import SiteBuilder, slug
 from habrmirror.site.images import image_extension
 from habrmirror.site.sanitize import BodyContext, BodyRenderer
+from habrmirror.site.writer import SiteWriter
 from habrmirror.store.index import dumps_row, iter_rows, shard_name
 from tests.conftest import FAST, run_cli
 
@@ -424,3 +426,35 @@ def test_renderer_drops_what_nh3_must() -> None:
     )
     assert "alert" not in html and "onmouseover" not in html and "data:" not in html and "<object" not in html
     assert 'href="https://e.org/f.swf"' in html  # the embed became a link
+
+
+def test_pages_rendered_by_worker_processes_are_the_same_bytes(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process pool (forced on for this small archive) writes what one process writes, byte for byte."""
+    alone = SiteBuilder(archive, tmp_path / "alone", None, search=False, workers=1).build()
+    monkeypatch.setattr(site_build, "MIN_PARALLEL_ARTICLES", 1)
+    pooled = SiteBuilder(archive, tmp_path / "pooled", None, search=False, workers=2).build()
+    assert pooled.articles_rendered == alone.articles_rendered > 1
+    assert sorted(pooled.written) == sorted(alone.written)
+    for relative in alone.written:
+        assert (tmp_path / "pooled" / relative).read_bytes() == (tmp_path / "alone" / relative).read_bytes()
+    manifests = [
+        json.loads((tmp_path / name / ".habrmirror-site.json").read_bytes()) for name in ("alone", "pooled")
+    ]
+    assert manifests[0] == manifests[1]
+
+
+def test_site_writer_replaces_whole_files_and_reports_a_failed_write(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_bytes(b"old")
+    with SiteWriter(tmp_path) as writer:
+        writer.write("a.html", b"new")
+        writer.write("deep/er/b.html", b"b")
+        assert writer.exists("deep/er/b.html")  # queued counts as there (it may not be renamed yet)
+        writer.finish()
+    assert (tmp_path / "a.html").read_bytes() == b"new" and (tmp_path / "deep/er/b.html").read_bytes() == b"b"
+    (tmp_path / "blocker").write_bytes(b"a file where a folder should be")
+    with pytest.raises(OSError), SiteWriter(tmp_path) as writer:
+        writer.write("blocker/c.html", b"c")
+        writer.finish()
+    assert not list(tmp_path.rglob(".*.tmp"))

@@ -5,22 +5,27 @@ local images, Atom feed, sitemap and a Pagefind search index under ``SITE/``. A 
 (``SITE/.habrmirror-site.json``) keeps, for every file, a fingerprint of what it was built from and the digest
 of what was written: a re-run renders only articles whose inputs changed (a new or re-captured row, a neighbour,
 an image, an earlier capture, a newly archived linked article) and writes only files whose bytes changed. Each
-file is replaced atomically (:func:`habrmirror.archive.atomic.write_atomic`); images and articles are written
-before the listings that link to them, the manifest last.
+file is replaced atomically and the build is durable once it returns (:class:`habrmirror.site.writer.SiteWriter`:
+fsync, rename, directories synced at the end); images and articles are in place before the listings that link
+to them, the manifest last. Article pages are rendered on a process pool (one worker per core) when there are
+enough of them; the main process reads the rows, copies the images and writes the files meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,8 +40,9 @@ from habrmirror.clock import iso, parse_utc
 from habrmirror.site.images import ImageFile, ImageRecords, extract_image
 from habrmirror.site.labels import human_date, labels_for, site_language
 from habrmirror.site.sanitize import BodyContext, BodyRenderer, Labels, highlight_css
+from habrmirror.site.writer import SiteWriter
 from habrmirror.store.captures import iter_captures
-from habrmirror.store.index import shard_lines
+from habrmirror.store.index import find_line
 from habrmirror.urls import NotAnArticleUrl, article_id, is_article_url, is_habr_host
 
 MANIFEST = ".habrmirror-site.json"
@@ -47,8 +53,15 @@ PAGEFIND_DIR = "pagefind"
 _HERE = Path(__file__).resolve().parent
 # Code whose change means every page is rebuilt (templates, styles, the body rewrite, this builder).
 _CODE_FILES = ("build.py", "sanitize.py", "labels.py", "images.py")
+# Fewer article pages than this to render (a re-run after a small crawl) are rendered in the main process: starting
+# the workers (each imports lxml, Jinja2, Pygments) would cost more than it saves.
+MIN_PARALLEL_ARTICLES = 64
+ARTICLES_IN_FLIGHT_PER_WORKER = (
+    4  # tasks queued per worker: keeps workers busy and bounds the pages in memory
+)
 _SLUG = re.compile(r"[a-z0-9_-]{1,64}")
 _NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
+_URL_IN_ROW = re.compile(rb"https?://[^\s\"'<>\\]+")  # URLs as they stand in an index line (JSON text)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CSP = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
 _CSP_SEARCH = (
@@ -127,6 +140,8 @@ class Entry:
     summary: str
     digest: str  # SHA-256 of the index line
     shard: Path
+    offset: int  # where the line is in the shard (read again to render the page: rows are not kept in memory)
+    length: int
     linked: list[int]  # ids of Habr articles the body links to
     image_urls: list[str]
 
@@ -163,20 +178,20 @@ def _digest(value: object) -> str:
 class SiteBuilder:
     """One build of ``out`` from ``archive``; :func:`build_site` is the way to call it."""
 
-    def __init__(self, archive: Path, out: Path, base_url: str | None, search: bool = True) -> None:
+    def __init__(
+        self,
+        archive: Path,
+        out: Path,
+        base_url: str | None,
+        search: bool = True,
+        workers: int | None = None,
+    ) -> None:
         self.archive = archive
         self.search = search  # False: no Pagefind run (the benchmark times rendering alone)
+        self.workers = workers if workers is not None else _cores()  # processes rendering article pages
         self.out = out
         self.base_url = (base_url.rstrip("/") + "/") if base_url else None
         self.report = SiteReport(site=out)
-        self.env = Environment(
-            loader=FileSystemLoader(_HERE / "templates"),
-            autoescape=select_autoescape(["html", "xml"]),
-            undefined=StrictUndefined,
-            trim_blocks=False,
-            keep_trailing_newline=True,
-        )
-        self.renderer = BodyRenderer()
         self.old = self._load_manifest()
         self.files: dict[str, dict[str, Any]] = {}  # the new manifest's files
         self.images_cache: dict[str, dict[str, str | None]] = dict(self.old.get("images", {}))
@@ -217,19 +232,19 @@ class SiteBuilder:
         digest = hashlib.sha256(data).hexdigest()
         old = self._old_file(relative)
         self.files[relative] = {"inputs": inputs, "sha256": digest, "uses": uses or []}
-        if old and old.get("sha256") == digest and (self.out / relative).exists():
+        if old and old.get("sha256") == digest and self.writer.exists(relative):
             self.report.unchanged += 1
             return
-        write_atomic(self.out / relative, data)
+        self.writer.write(relative, data)
         self.report.written.append(relative)
 
     def keep(self, relative: str) -> bool:
         """Carry an unchanged file over to the new manifest without rebuilding it, if it is still there."""
         old = self._old_file(relative)
-        if old is None or not (self.out / relative).exists():
+        if old is None or not self.writer.exists(relative):
             return False
         uses = [str(path) for path in old.get("uses") or []]
-        if not all((self.out / path).is_file() for path in uses):
+        if not all(self.writer.exists(path) for path in uses):
             return False  # an image it shows went missing: render it again (which copies the image back)
         for path in uses:
             self.files.setdefault(path, {"inputs": "", "sha256": ""})
@@ -238,7 +253,9 @@ class SiteBuilder:
         return True
 
     def _write_image(self, relative: str, data: bytes) -> None:
-        write_atomic(self.out / relative, data)
+        if self.writer.exists(relative):
+            return  # two URLs, the same bytes: queued already, maybe not renamed yet
+        self.writer.write(relative, data)
         self.report.written.append(relative)
 
     # -- the build ----------------------------------------------------------------------------------------------
@@ -254,13 +271,35 @@ class SiteBuilder:
         languages = Counter(entry.language for entry in entries)
         self.ui_lang = site_language(languages.most_common(1)[0][0] if languages else "ru")
         self.L = labels_for(self.ui_lang)
-        self.body_labels = Labels(self.L["embed"], self.L["image"], self.L["image_missing"])
         self.by_id = {entry.id: entry for entry in entries}
-        self.hosts = self._origin_hosts()
-        earlier = self._earlier_captures()
+        self.pages = PageRenderer(
+            RenderState(
+                self.ui_lang,
+                frozenset(self.by_id),
+                frozenset(entry.author for entry in entries if entry.author),
+                frozenset(self._origin_hosts()),
+            )
+        )
+        # the workers are forked now, before the writer starts its threads (see _fork_pool)
+        self.pool = self._fork_pool() if len(entries) >= MIN_PARALLEL_ARTICLES else None
+        try:
+            with SiteWriter(self.out) as self.writer:
+                self._build(entries, languages)
+        finally:
+            self._stop_pool()
+        if self.base_url is None:
+            self.report.notes.append(
+                "no --base-url: atom.xml and sitemap.xml carry site-relative links (give the site's URL to make them absolute)"
+            )
+        self.report.seconds = time.perf_counter() - started
+        return self.report
 
+    def _build(self, entries: list[Entry], languages: Counter[str]) -> None:
+        earlier = self._earlier_captures()
         self._static()
         self._articles(entries, earlier)
+        self._stop_pool()
+        self.writer.wait()  # every article page and image in place before a listing links to it
         self._listing(
             "index.html", entries, self.L["all_articles"], None, "", lambda page: f"pages/{page}.html"
         )
@@ -269,8 +308,10 @@ class SiteBuilder:
         self._feed(entries)
         self._sitemap(entries)
         self._remove_stale()
+        self.writer.wait()  # Pagefind reads the pages
         if self.search:
             self._pagefind()
+        self.writer.finish()  # durable (directories synced) before the manifest says so
         self.report.images = len({v["path"] for v in self.images_used.values() if v.get("path")})
         manifest = {
             "version": MANIFEST_VERSION,
@@ -281,12 +322,6 @@ class SiteBuilder:
             "pagefind": self.code if self.report.search else None,
         }
         write_atomic(self.out / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS))
-        if self.base_url is None:
-            self.report.notes.append(
-                "no --base-url: atom.xml and sitemap.xml carry site-relative links (give the site's URL to make them absolute)"
-            )
-        self.report.seconds = time.perf_counter() - started
-        return self.report
 
     def _origin_hosts(self) -> set[str]:
         """Hosts the archive was crawled from besides Habr's own (a replica, a mirror): links there are Habr's."""
@@ -303,12 +338,12 @@ class SiteBuilder:
     def _entries(self, index_dir: Path) -> list[Entry]:
         entries = []
         for shard in sorted(index_dir.glob("*.jsonl")):
-            for _, line in shard_lines(shard):
+            for offset, line in _located_lines(shard):
                 row = orjson.loads(line)
-                entries.append(self._entry(row, hashlib.sha256(line).hexdigest(), shard))
+                entries.append(self._entry(row, hashlib.sha256(line).hexdigest(), shard, offset, len(line)))
         return entries
 
-    def _entry(self, row: dict[str, Any], digest: str, shard: Path) -> Entry:
+    def _entry(self, row: dict[str, Any], digest: str, shard: Path, offset: int, length: int) -> Entry:
         language = row.get("language") or "ru"
         title = (row.get("title") or "").strip()
         hubs = row.get("hubs") or []
@@ -342,6 +377,8 @@ class SiteBuilder:
             summary=_summary(row),
             digest=digest,
             shard=shard,
+            offset=offset,
+            length=length,
             linked=sorted(linked),
             image_urls=[str(image["url"]) for image in row.get("images") or [] if image.get("url")],
         )
@@ -384,7 +421,7 @@ class SiteBuilder:
                 cached
                 and cached.get("ref") == ref.key
                 and cached.get("path")
-                and (self.out / str(cached["path"])).exists()
+                and self.writer.exists(str(cached["path"]))
             ):
                 result = cached
             else:
@@ -397,18 +434,7 @@ class SiteBuilder:
 
     # -- pages --------------------------------------------------------------------------------------------------
     def _page(self, template: str, relative: str, **context: Any) -> bytes:
-        depth = relative.count("/")
-        root = "../" * depth
-        values = {
-            "root": root,
-            "L": self.L,
-            "ui_lang": self.ui_lang,
-            "lang": self.ui_lang,
-            "csp": _CSP,
-            "date": lambda value, with_time=True: human_date(value, self.ui_lang, with_time),
-            **context,
-        }
-        return self.env.get_template(template).render(values).encode("utf-8")
+        return self.pages.page(template, relative, **context)
 
     def _static(self) -> None:
         for path in sorted((_HERE / "static").iterdir()):
@@ -417,7 +443,10 @@ class SiteBuilder:
         self.put("static/highlight.css", highlight_css().encode("utf-8"))
 
     def _articles(self, entries: list[Entry], earlier: dict[int, list[str]]) -> None:
+        """Render the article pages whose inputs changed: on worker processes when there are enough of them, read
+        shard by shard (one row in memory per page in flight), written in the order they were asked for."""
         todo: dict[Path, dict[int, tuple[int, str, dict[str, str | None]]]] = defaultdict(dict)
+        wanted = 0
         for position, entry in enumerate(entries):
             newer = entries[position - 1] if position > 0 else None
             older = entries[position + 1] if position + 1 < len(entries) else None
@@ -439,123 +468,121 @@ class SiteBuilder:
             if old and old.get("inputs") == inputs and self.keep(relative):
                 continue
             todo[entry.shard][entry.id] = (position, inputs, images)
-        for shard, wanted in todo.items():
-            for article, line in shard_lines(shard):
-                if article in wanted:
-                    position, inputs, images = wanted[article]
-                    self._article(orjson.loads(line), entries, position, earlier, images, inputs)
+            wanted += 1
+        pool = self.pool if wanted >= MIN_PARALLEL_ARTICLES else None
+        tasks = self._article_tasks(todo, entries, earlier)
+        if pool is None:
+            for inputs, task in tasks:
+                rendered = self.pages.article(task)
+                while rendered.unresolved:
+                    task = self._resolve(task, rendered)
+                    rendered = self.pages.article(task)
+                self._finish_article(task, inputs, rendered)
+            return
+        window: deque[tuple[str, ArticleTask, Future[RenderedArticle]]] = deque()
+        limit = self.workers * ARTICLES_IN_FLIGHT_PER_WORKER
+        for inputs, task in tasks:
+            window.append((inputs, task, pool.submit(_render_article, task)))
+            while len(window) >= limit:
+                self._settle(pool, window)
+        while window:
+            self._settle(pool, window)
 
-    def _article(
+    def _fork_pool(self) -> ProcessPoolExecutor | None:
+        """Worker processes for the article pages, or None (one core; not Linux; other threads running).
+
+        Forked, not spawned: a spawned worker imports the caller's main module again, which runs a script that
+        lacks the ``if __name__ == "__main__"`` guard a second time. A fork copies only the calling thread, so
+        it is done only while that is the only one (a lock another thread held would stay locked in the child):
+        before the writer starts its threads, and not at all if the caller runs threads of its own.
+        """
+        if (
+            self.workers < 2
+            or not sys.platform.startswith("linux")
+            or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()
+        ):
+            return None
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(self.pages.state,),
+        )
+        pool.submit(int)  # with fork, the first task starts every worker (and then the pool's own thread)
+        return pool
+
+    def _stop_pool(self) -> None:
+        pool, self.pool = getattr(self, "pool", None), None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _article_tasks(
         self,
-        row: dict[str, Any],
+        todo: dict[Path, dict[int, tuple[int, str, dict[str, str | None]]]],
         entries: list[Entry],
-        position: int,
         earlier: dict[int, list[str]],
-        images: dict[str, str | None],
-        inputs: str,
+    ) -> Iterator[tuple[str, ArticleTask]]:
+        for shard, wanted in todo.items():
+            with shard.open("rb") as handle:
+                for article, (position, inputs, images) in sorted(
+                    wanted.items(), key=lambda item: entries[item[1][0]].offset
+                ):
+                    entry = entries[position]
+                    handle.seek(entry.offset)
+                    line = handle.read(entry.length)
+                    if hashlib.sha256(line).hexdigest() != entry.digest:  # the shard was replaced since
+                        line = find_line(shard, article) or line
+                    task = ArticleTask(
+                        line,
+                        entry,
+                        entries[position - 1] if position > 0 else None,
+                        entries[position + 1] if position + 1 < len(entries) else None,
+                        earlier.get(article, []),
+                        images,
+                        self._known_images(line),
+                    )
+                    yield inputs, task
+
+    def _known_images(self, line: bytes) -> dict[str, str | None]:
+        """Image URLs in the row (its comments' among them) this build has looked up already, with their copies.
+
+        A hint, not a rule: a worker uses an entry only for a URL its comments show, and asks for the ones
+        missing here (a relative ``src``, say) with :class:`RenderedArticle` ``unresolved``; this saves most
+        of those second renders, since comments show the same images again and again.
+        """
+        known: dict[str, str | None] = {}
+        for found in _URL_IN_ROW.findall(line):
+            url = found.decode("utf-8", "replace")
+            seen = self.images_used.get(url)
+            if seen is not None:
+                known[url] = seen.get("path")
+        return known
+
+    def _settle(
+        self, pool: ProcessPoolExecutor, window: deque[tuple[str, ArticleTask, Future[RenderedArticle]]]
     ) -> None:
-        entry = entries[position]
-        relative = f"articles/{entry.id}.html"
+        """Take the oldest page in flight: write it, or send it back with the comment images it asked for."""
+        inputs, task, future = window.popleft()
+        rendered = future.result()
+        if rendered.unresolved:
+            task = self._resolve(task, rendered)
+            window.append((inputs, task, pool.submit(_render_article, task)))
+            return
+        self._finish_article(task, inputs, rendered)
+
+    def _resolve(self, task: ArticleTask, rendered: RenderedArticle) -> ArticleTask:
+        """The task again, with the comment images it could not show looked up (copied into the site): only the
+        builder copies images, so that there is one registry of them (and a worker writes nothing)."""
+        found = dict(task.comment_images)
+        for url in rendered.unresolved:
+            found[url] = self.image(url)
+        return replace(task, comment_images=found)
+
+    def _finish_article(self, task: ArticleTask, inputs: str, rendered: RenderedArticle) -> None:
         self.report.articles_rendered += 1
-        self.report.images_missing += sum(1 for path in images.values() if path is None)
-        bases = [url for url in (row.get("url"), row.get("fetched_url")) if url] or ["https://habr.com/"]
-        hosts = self.hosts | {urlsplit(str(row.get("fetched_url") or "")).hostname or ""}
-
-        def article_link(url: str) -> str | None:
-            if images.get(url):
-                return images[url]
-            found = _linked_id(url, hosts)
-            if found is None or found not in self.by_id:
-                return None
-            fragment = urlsplit(url).fragment
-            return f"articles/{found}.html" + (
-                f"#{fragment}" if fragment and _SLUG.fullmatch(fragment) else ""
-            )
-
-        used: set[str] = set()
-
-        def body_image(url: str) -> str | None:
-            path = images.get(url)
-            if path:
-                used.add(path)
-            return path
-
-        def comment_image(url: str) -> str | None:  # comments' images are not in the row's image list
-            path = images.get(url) or self.image(url)
-            if path:
-                used.add(path)
-            return path
-
-        def link_target(url: str) -> str | None:
-            target = article_link(url)
-            if target and target.startswith("img/"):
-                used.add(target)
-            return target
-
-        context = BodyContext(bases, body_image, link_target, "../", self.body_labels)
-        body = self.renderer.render(row.get("text_html"), context)
-        comments = self._comments(
-            row.get("comments"), BodyContext(bases, comment_image, link_target, "../", self.body_labels)
-        )
-        newer = entries[position - 1] if position > 0 else None
-        older = entries[position + 1] if position + 1 < len(entries) else None
-        data = self._page(
-            "article.html",
-            relative,
-            lang=entry.language,
-            page_title=entry.title,
-            a=entry,
-            body=body,
-            comments=comments,
-            earlier=earlier.get(entry.id, []),
-            newer=newer,
-            older=older,
-        )
-        self.put(relative, data, inputs, sorted(used))
-
-    def _comments(self, comments: Any, context: BodyContext) -> list[dict[str, Any]]:
-        """A comment thread in reading order (replies under their parent), each with its sanitized HTML."""
-        if not isinstance(comments, list) or not comments:
-            return []
-        items = [item for item in comments if isinstance(item, dict) and item.get("id") is not None]
-        ids = {item["id"] for item in items}
-        children: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for item in items:
-            parent = item.get("parent_id")
-            children[parent if parent in ids else None].append(item)
-        for siblings in children.values():
-            siblings.sort(key=lambda item: (str(item.get("time_published") or ""), str(item["id"])))
-        ordered: list[dict[str, Any]] = []
-        stack: list[tuple[dict[str, Any], int]] = [(item, 0) for item in reversed(children[None])]
-        seen: set[Any] = set()
-        while stack:
-            item, depth = stack.pop()
-            if item["id"] in seen:
-                continue
-            seen.add(item["id"])
-            author = item.get("author") or None
-            ordered.append(
-                {
-                    "id": slug(str(item["id"])),
-                    "depth": min(depth, 8),
-                    "author": author,
-                    "author_name": item.get("author_name"),
-                    "author_slug": slug(author) if author and author in self._authors_known else None,
-                    "time": _time_text(item.get("time_published")),
-                    "deleted": bool(item.get("deleted")),
-                    "banned": bool(item.get("banned")),
-                    "score": item.get("score") if isinstance(item.get("score"), int) else None,
-                    "html": self.renderer.render(item.get("message_html"), context),
-                }
-            )
-            stack.extend((child, depth + 1) for child in reversed(children.get(item["id"], [])))
-        return ordered
-
-    @property
-    def _authors_known(self) -> set[str]:
-        if not hasattr(self, "_authors_cache"):
-            self._authors_cache = {entry.author for entry in self.by_id.values() if entry.author}
-        return self._authors_cache
+        self.report.images_missing += sum(1 for path in task.images.values() if path is None)
+        self.put(f"articles/{task.entry.id}.html", rendered.data, inputs, rendered.uses)
 
     def _listing(
         self,
@@ -710,6 +737,7 @@ class SiteBuilder:
             path = self.out / relative
             if path.is_file():
                 path.unlink()
+                self.writer.removed(path)
                 self.report.removed.append(relative)
 
     # -- search -------------------------------------------------------------------------------------------------
@@ -776,6 +804,213 @@ def _time_text(value: Any) -> str | None:
     if isinstance(value, int | float):
         return iso(datetime.fromtimestamp(value, timezone.utc))
     return str(value)
+
+
+# -- rendering: shared by the builder and its worker processes ----------------------------------------------------
+@dataclass(frozen=True)
+class RenderState:
+    """What rendering any page needs to know of the whole build (sent once to each worker process)."""
+
+    ui_lang: str
+    ids: frozenset[int]  # archived articles: a link to one goes to its mirror page
+    authors: frozenset[str]  # logins with an author page
+    hosts: frozenset[str]  # origins besides Habr's own the archive was crawled from
+
+
+@dataclass
+class ArticleTask:
+    """One article page to render: its index line and what the page shows around it."""
+
+    line: bytes
+    entry: Entry
+    newer: Entry | None
+    older: Entry | None
+    earlier: list[str]
+    images: dict[str, str | None]  # the row's image URLs -> their local copies (None: not in the archive)
+    comment_images: dict[str, str | None] = field(default_factory=dict)  # other image URLs its comments show
+
+
+@dataclass
+class RenderedArticle:
+    data: bytes
+    uses: list[str]  # the image files the page shows
+    unresolved: list[str]  # comment image URLs not in the task: look them up, render again (``data`` is void)
+
+
+class PageRenderer:
+    """Templates, labels and the body rewrite of one build: renders any page from plain values."""
+
+    def __init__(self, state: RenderState) -> None:
+        self.state = state
+        self.L = labels_for(state.ui_lang)
+        self.body_labels = Labels(self.L["embed"], self.L["image"], self.L["image_missing"])
+        self.env = Environment(
+            loader=FileSystemLoader(_HERE / "templates"),
+            autoescape=select_autoescape(["html", "xml"]),
+            undefined=StrictUndefined,
+            trim_blocks=False,
+            keep_trailing_newline=True,
+        )
+        self.renderer = BodyRenderer()
+
+    def page(self, template: str, relative: str, **context: Any) -> bytes:
+        depth = relative.count("/")
+        root = "../" * depth
+        ui_lang = self.state.ui_lang
+        values = {
+            "root": root,
+            "L": self.L,
+            "ui_lang": ui_lang,
+            "lang": ui_lang,
+            "csp": _CSP,
+            "date": lambda value, with_time=True: human_date(value, ui_lang, with_time),
+            **context,
+        }
+        return self.env.get_template(template).render(values).encode("utf-8")
+
+    def article(self, task: ArticleTask) -> RenderedArticle:
+        row: dict[str, Any] = orjson.loads(task.line)
+        entry = task.entry
+        images = task.images
+        bases = [url for url in (row.get("url"), row.get("fetched_url")) if url] or ["https://habr.com/"]
+        hosts = set(self.state.hosts) | {urlsplit(str(row.get("fetched_url") or "")).hostname or ""}
+
+        def article_link(url: str) -> str | None:
+            if images.get(url):
+                return images[url]
+            found = _linked_id(url, hosts)
+            if found is None or found not in self.state.ids:
+                return None
+            fragment = urlsplit(url).fragment
+            return f"articles/{found}.html" + (
+                f"#{fragment}" if fragment and _SLUG.fullmatch(fragment) else ""
+            )
+
+        used: set[str] = set()
+        unresolved: list[str] = []
+
+        def body_image(url: str) -> str | None:
+            path = images.get(url)
+            if path:
+                used.add(path)
+            return path
+
+        def comment_image(url: str) -> str | None:  # comments' images are not in the row's image list
+            if url in images:
+                path = images[url]
+            elif url in task.comment_images:
+                path = task.comment_images[url]
+            else:
+                unresolved.append(url)
+                return None
+            if path:
+                used.add(path)
+            return path
+
+        def link_target(url: str) -> str | None:
+            target = article_link(url)
+            if target and target.startswith("img/"):
+                used.add(target)
+            return target
+
+        # comments first: if they show an image the task does not know, the page is rendered again with it,
+        # and this pass has only to name them
+        comments = self._comments(
+            row.get("comments"), BodyContext(bases, comment_image, link_target, "../", self.body_labels)
+        )
+        if unresolved:
+            return RenderedArticle(b"", [], list(dict.fromkeys(unresolved)))
+        context = BodyContext(bases, body_image, link_target, "../", self.body_labels)
+        body = self.renderer.render(row.get("text_html"), context)
+        data = self.page(
+            "article.html",
+            f"articles/{entry.id}.html",
+            lang=entry.language,
+            page_title=entry.title,
+            a=entry,
+            body=body,
+            comments=comments,
+            earlier=task.earlier,
+            newer=task.newer,
+            older=task.older,
+        )
+        return RenderedArticle(data, sorted(used), [])
+
+    def _comments(self, comments: Any, context: BodyContext) -> list[dict[str, Any]]:
+        """A comment thread in reading order (replies under their parent), each with its sanitized HTML."""
+        if not isinstance(comments, list) or not comments:
+            return []
+        items = [item for item in comments if isinstance(item, dict) and item.get("id") is not None]
+        ids = {item["id"] for item in items}
+        children: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for item in items:
+            parent = item.get("parent_id")
+            children[parent if parent in ids else None].append(item)
+        for siblings in children.values():
+            siblings.sort(key=lambda item: (str(item.get("time_published") or ""), str(item["id"])))
+        ordered: list[dict[str, Any]] = []
+        stack: list[tuple[dict[str, Any], int]] = [(item, 0) for item in reversed(children[None])]
+        seen: set[Any] = set()
+        while stack:
+            item, depth = stack.pop()
+            if item["id"] in seen:
+                continue
+            seen.add(item["id"])
+            author = item.get("author") or None
+            ordered.append(
+                {
+                    "id": slug(str(item["id"])),
+                    "depth": min(depth, 8),
+                    "author": author,
+                    "author_name": item.get("author_name"),
+                    "author_slug": slug(author) if author and author in self.state.authors else None,
+                    "time": _time_text(item.get("time_published")),
+                    "deleted": bool(item.get("deleted")),
+                    "banned": bool(item.get("banned")),
+                    "score": item.get("score") if isinstance(item.get("score"), int) else None,
+                    "html": self.renderer.render(item.get("message_html"), context),
+                }
+            )
+            stack.extend((child, depth + 1) for child in reversed(children.get(item["id"], [])))
+        return ordered
+
+
+_WORKER: PageRenderer | None = None  # a worker process's renderer, made once by _start_worker
+
+
+def _start_worker(state: RenderState) -> None:
+    global _WORKER
+    _WORKER = PageRenderer(state)
+
+
+def _render_article(task: ArticleTask) -> RenderedArticle:
+    assert _WORKER is not None, "a worker renders only after _start_worker"
+    return _WORKER.article(task)
+
+
+def _located_lines(shard: Path) -> Iterator[tuple[int, bytes]]:
+    """``(offset, line)`` of every non-empty line of a shard, read in large blocks (rows are long: a line-by-line
+    read of a 100 MB shard spends most of its time joining buffer pieces)."""
+    offset = 0
+    rest = b""
+    with shard.open("rb") as handle:
+        while block := handle.read(8 << 20):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if line:
+                    yield offset, line
+                offset += len(line) + 1
+    if rest:
+        yield offset, rest
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def build_site(archive: Path, out: Path, base_url: str | None = None) -> SiteReport:
