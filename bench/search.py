@@ -4,15 +4,24 @@ Place: developer tool beside ``habrmirror.store.search``; nothing imports it. Fr
 sample page parsed as the crawl parses it) it makes N synthetic rows (ids 1..N, each with its own title and one
 word of its own), and measures:
 
-  writing: N rows put into a fresh ``IndexStore`` and flushed every 200 rows, as a writer does, (a) alone and
-           (b) with the search-index hook (each row also put into the search index, committed at each flush):
-           rows/s of each, and the hook's cost per row in ms, to compare with a crawl's time per article
-           (``bench/crawl.py`` prints article pages/s);
+  writing: N rows put into a fresh ``IndexStore`` and flushed every HABR_INDEX_FLUSH_ROWS rows, as a writer
+           does, (a) alone, (b) with the search-index hook as a writer has it (``open_for_writer``: rows queued,
+           stemmed and inserted on the search index's thread, committed at each flush) and (c) the same hook
+           with no thread (every put stemmed and inserted by the caller, as before the thread), the three taking
+           turns: rows/s of each, and per row the hook's cost in wall time and in the caller's own CPU time
+           (what the crawl's thread pays; the search thread's CPU is beside it, mostly without the GIL), to
+           compare with a crawl's time per article (``bench/crawl.py`` prints article pages/s).
+           Then the same as a crawl would see it: before each row the caller spends ``--article-ms`` of Python
+           CPU (holding the GIL, as Scrapy's work does), for ``--crawl-rows`` rows: the wall time each hook adds.
+           ``--new-words K`` gives each row K words no other row has, so stemming misses its cache as a crawl
+           of new text does (the synthetic rows share the template's words, which are all cached after a row);
   searching: ``search_archive`` (query compiled and stemmed, freshness check, connection, Hit objects) against
            the very SQL statement it runs, given to a sqlite3 connection directly: median ms and their ratio
            (target <= 1.5), for a word every row has, a word in 1 row of 100, and a word of one row.
 
-Run from the repository root: ``PYTHONPATH=. python bench/search.py [--rows 100000] [--write-rows 5000]``
+Run from the repository root:
+``PYTHONPATH=. python bench/search.py [--rows 100000] [--write-rows 5000] [--crawl-rows 500] [--new-words 0]
+[--article-ms 5.65]``
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from habrmirror import settings  # noqa: E402
 from habrmirror.items import article_record  # noqa: E402
 from habrmirror.pages import parse_article  # noqa: E402
 from habrmirror.store.index import IndexStore  # noqa: E402
@@ -39,12 +49,15 @@ from habrmirror.store.search import (  # noqa: E402
     SearchIndex,
     _select,
     compile_query,
+    open_for_writer,
     search_archive,
     search_path,
 )
 
 TEMPLATE = ROOT / "habrmirror" / "replica" / "samples" / "article-tm-570002-browsersaved-2021.html"
-FLUSH_ROWS = 200  # HABR_INDEX_FLUSH_ROWS' default
+FLUSH_ROWS = settings.HABR_INDEX_FLUSH_ROWS
+# The hook variants timed: none, the writer's (its own thread), the caller's (no thread)
+HOOKS = ("none", "writer", "no thread")
 
 
 def template_row() -> dict[str, Any]:
@@ -52,24 +65,49 @@ def template_row() -> dict[str, Any]:
     return article_record(article)
 
 
-def synthetic(template: dict[str, Any], article_id: int) -> dict[str, Any]:
+def synthetic(template: dict[str, Any], article_id: int, new_words: int = 0) -> dict[str, Any]:
     row = copy.copy(template)
     row["id"] = article_id
     row["title"] = f"{template['title']} (№{article_id})"
-    # one word of its own, one shared by 1 row in 100
-    row["text"] = f"{template['text']}\n\nметка{article_id} группа{article_id % 100}"
+    # one word of its own, one shared by 1 row in 100, and --new-words words no other row has
+    fresh = " ".join(f"слово{article_id}x{number}" for number in range(new_words))
+    row["text"] = f"{template['text']}\n\nметка{article_id} группа{article_id % 100} {fresh}"
     return row
 
 
-def write(root: Path, template: dict[str, Any], rows: int, hook: bool, start: int = 1) -> float:
-    """Seconds to put ``rows`` rows as a writer does (flush every 200: shards, then the search commit)."""
+def spin(seconds: float) -> None:
+    """Python work for ``seconds`` of the calling thread's CPU, holding the GIL as a crawl's reactor does."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        sum(range(200))
+
+
+def write(
+    root: Path,
+    template: dict[str, Any],
+    rows: int,
+    hook: str,
+    new_words: int = 0,
+    start: int = 1,
+    article_seconds: float = 0.0,
+) -> tuple[float, float]:
+    """``(wall seconds, the calling thread's CPU seconds)`` to put ``rows`` rows as a writer does (a flush
+    every FLUSH_ROWS rows: shards, then the search commit), each after ``article_seconds`` of :func:`spin`;
+    ``hook`` is one of HOOKS."""
     archive = ArchiveDir(root)
     archive.ensure("https://habr.com")
     index = IndexStore(archive.index_dir, flush_rows=FLUSH_ROWS)
-    search = SearchIndex(search_path(root), create=True) if hook else None
-    made = [synthetic(template, article_id) for article_id in range(start, start + rows)]
-    began = time.perf_counter()
+    search: SearchIndex | None = None
+    if hook == "writer":
+        search = open_for_writer(archive)
+        assert search is not None
+    elif hook == "no thread":
+        search = SearchIndex(search_path(root), create=True)
+    made = [synthetic(template, article_id, new_words) for article_id in range(start, start + rows)]
+    began, began_cpu = time.perf_counter(), time.thread_time()
     for number, row in enumerate(made, 1):
+        if article_seconds:
+            spin(article_seconds)
         index.put(row)
         if search is not None:
             search.put(row)
@@ -81,7 +119,7 @@ def write(root: Path, template: dict[str, Any], rows: int, hook: bool, start: in
     if search is not None:
         search.commit(None)
         search.close()
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.thread_time() - began_cpu
 
 
 def median_ms(function: Any, repeat: int) -> float:
@@ -101,35 +139,65 @@ def main() -> int:
     parser.add_argument("--write-rows", type=int, default=5000, help="rows of each timed write run")
     parser.add_argument("--repeat", type=int, default=15, help="runs of each query (median reported)")
     parser.add_argument("--keep", type=Path, help="build the archive here and keep it")
+    parser.add_argument("--crawl-rows", type=int, default=500, help="rows of each crawl-like write run")
+    parser.add_argument(
+        "--new-words", type=int, default=0, help="words of its own per written row (cache misses)"
+    )
+    parser.add_argument(
+        "--article-ms",
+        type=float,
+        default=1000 / 177,
+        help="a crawl's ms per article (README: bench/crawl.py)",
+    )
     args = parser.parse_args()
     template = template_row()
     print(f"template row: post 570002, {len(template['text'])} characters of text")
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
-        # -- writing: same rows, without and with the hook, twice each, alternating
-        runs: dict[bool, list[float]] = {False: [], True: []}
-        for attempt in range(2):
-            for hook in (False, True):
-                root = work / f"write-{hook}-{attempt}"
-                runs[hook].append(write(root, template, args.write_rows, hook))
+        # -- writing: same rows, each hook in turn, three times; the fastest run of each
+        runs: dict[str, list[tuple[float, float]]] = {hook: [] for hook in HOOKS}
+        for attempt in range(3):
+            for hook in HOOKS:
+                root = work / f"write-{attempt}"
+                runs[hook].append(write(root, template, args.write_rows, hook, args.new_words))
                 shutil.rmtree(root)
-        bare, hooked = min(runs[False]), min(runs[True])
-        per_row = (hooked - bare) / args.write_rows * 1000
+        wall = {hook: min(wall for wall, _ in times) for hook, times in runs.items()}
+        cpu = {hook: min(cpu for _, cpu in times) for hook, times in runs.items()}
         print(
-            f"writing {args.write_rows} rows: index only {args.write_rows / bare:.0f} rows/s, "
-            f"with the search index {args.write_rows / hooked:.0f} rows/s; "
-            f"the hook costs {per_row:.2f} ms per row"
+            f"writing {args.write_rows} rows ({args.new_words} new words each), flushed every {FLUSH_ROWS}: "
+            + ", ".join(f"{hook} {args.write_rows / wall[hook]:.0f} rows/s" for hook in HOOKS)
         )
-        for rate in (177.0,):  # README: bench/crawl.py --scale, article pages/s
+        for hook in HOOKS[1:]:
+            per_row = (wall[hook] - wall["none"]) / args.write_rows * 1000
+            per_row_cpu = (cpu[hook] - cpu["none"]) / args.write_rows * 1000
             print(
-                f"  a crawl at {rate:.0f} article pages/s spends {1000 / rate:.2f} ms per article: "
-                f"the hook is {per_row / (1000 / rate):.1%} of it"
+                f"  hook ({hook}): {per_row:.3f} ms per row wall, {per_row_cpu:.3f} ms of the caller's CPU; "
+                f"of a crawl's {args.article_ms:.2f} ms per article: {per_row / args.article_ms:.1%} wall, "
+                f"{per_row_cpu / args.article_ms:.1%} CPU"
             )
+        crawl: dict[str, list[float]] = {hook: [] for hook in HOOKS}
+        for attempt in range(2):
+            for hook in HOOKS:
+                root = work / f"crawl-{attempt}"
+                seconds = args.article_ms / 1000
+                crawl[hook].append(
+                    write(root, template, args.crawl_rows, hook, args.new_words, article_seconds=seconds)[0]
+                )
+                shutil.rmtree(root)
+        base = min(crawl["none"])
+        print(
+            f"crawl-like: {args.crawl_rows} rows, each after {args.article_ms:.2f} ms of the caller's Python: "
+            f"index only {base:.2f} s; "
+            + ", ".join(
+                f"hook ({hook}) {min(crawl[hook]):.2f} s, {min(crawl[hook]) / base:.3f}x"
+                for hook in HOOKS[1:]
+            )
+        )
 
         # -- searching: one archive of --rows rows
         root = args.keep or work / "archive"
         began = time.perf_counter()
-        write(root, template, args.rows, hook=True)
+        write(root, template, args.rows, hook="writer")
         print(f"built {args.rows} rows (index + search index) in {time.perf_counter() - began:.0f} s")
         queries = {
             "every row": "скорость",

@@ -1,5 +1,6 @@
 """The search index on a real archive (a crawl of the replica): word forms, filters, hostile query text, raw FTS5
-syntax errors, and the index and search index staying in step through a killed crawl and a reindex.
+syntax errors, and the index and search index staying in step through a killed crawl and a reindex; a writer's
+search index on its own thread (what a commit holds, re-put rows, errors) with and without that thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from habrmirror.replica import ReplicaProcess
 from habrmirror.store.index import iter_rows
 from habrmirror.store.search import (
     SearchError,
+    SearchIndex,
     compile_query,
     ensure_search_index,
     search_archive,
@@ -186,3 +188,67 @@ def test_a_killed_crawl_leaves_the_search_index_in_step(tmp_path: Path) -> None:
         assert resumed.returncode == 0, explain(resumed)
     assert len(rows(out)) > 30
     assert_in_step(out)  # recovery replayed the unflushed captures into both; no rebuild was needed
+
+
+def post(article: int, text: str, title: str = "Заголовок") -> dict[str, Any]:
+    return {
+        "id": article,
+        "title": title,
+        "text": text,
+        "tags": ["тег"],
+        "author": "someone",
+        "hubs": ["maths"],
+    }
+
+
+def matching(path: Path, word: str) -> set[int]:
+    expression = compile_query(word, comments=True)
+    with sqlite3.connect(path) as db:
+        return {
+            rowid for (rowid,) in db.execute("SELECT rowid FROM terms WHERE terms MATCH ?", (expression,))
+        }
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["thread", "no thread"])
+def test_a_commit_holds_every_row_put_before_it_and_the_last_text_of_each(
+    tmp_path: Path, background: bool
+) -> None:
+    path = tmp_path / "search.sqlite"
+    search = SearchIndex(path, create=True, background=background)
+    for article in range(1, 601):  # more than one batch
+        search.put(post(article, f"общий текст метка{article}"))
+    search.put(post(7, "транзакции заменили текст"))  # put again, new text, maybe in the same batch
+    search.commit({"file": "a", "offset": 1})
+    assert search.holds_for({"file": "a", "offset": 1})
+    search.put(post(8, "другие транзакции"))  # again after the commit: its old words must go
+    search.put(post(9, "общий текст метка9", title="Новый заголовок"))  # same text, new title: re-indexed
+    search.put(post(10, "общий текст метка10"))  # the same row again: nothing changes
+    search.put(post(11, "не закоммичено"))
+    search.commit()
+    search.put(post(12, "никогда не закоммичено"))  # dropped by close: the capture log has it
+    search.close()
+    assert matching(path, "транзакция") == {7, 8}
+    assert matching(path, "метка7") == matching(path, "метка8") == set()
+    assert matching(path, "общий") == set(range(1, 601)) - {7, 8, 11}
+    assert 9 in matching(path, "новый") and 11 in matching(path, "закоммичено")
+    assert matching(path, "никогда") == set()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM docs").fetchone() == (600,)
+        # rank 0: the FTS index alone (its external content holds the original words, not the stems)
+        assert db.execute("INSERT INTO terms(terms, rank) VALUES ('integrity-check', 0)").fetchall() == []
+
+
+def test_an_error_on_the_search_thread_is_raised_by_the_next_commit(tmp_path: Path) -> None:
+    search = SearchIndex(tmp_path / "search.sqlite", create=True, background=True)
+    search.put(post(1, "текст"))
+    search.commit()
+    search.db.close()  # the thread's next statement fails
+    search.put(post(2, "текст"))
+    with pytest.raises(sqlite3.ProgrammingError):
+        search.commit({"file": "a", "offset": 1})
+    with pytest.raises(sqlite3.ProgrammingError):
+        search.put(post(3, "текст"))
+    search.close()
+    reopened = SearchIndex(tmp_path / "search.sqlite")
+    assert reopened.meta()["checkpoints"] == []  # the last commit's stamps, not the failed one's
+    reopened.close()

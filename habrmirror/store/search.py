@@ -1,8 +1,9 @@
 """The search index: SQLite FTS5 over every index row's title, text, tags and comments, in ``DIR/search/``.
 
 Beside the JSON index at the end of the flow (item validated -> index row -> search index). Rows reach it in
-:class:`~habrmirror.store.writer.ArchiveWriter` the moment they reach the index; each writer flush commits it
-before the capture-log checkpoint moves, so crash recovery replays the same captures into both (a row is upserted
+:class:`~habrmirror.store.writer.ArchiveWriter` the moment they reach the index (a writer's search index stems
+and inserts them on a thread of its own, off the crawl's path); each writer flush commits it before the
+capture-log checkpoint moves, so crash recovery replays the same captures into both (a row is upserted
 by id, so twice is once). It is derived data: ``reindex`` rebuilds it, and ``search`` rebuilds one that is missing
 or older than the index (an archive made before it existed, or written by a version without it).
 
@@ -18,10 +19,12 @@ import html
 import json
 import logging
 import os
+import queue
 import re
 import sqlite3
+import threading
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -61,6 +64,7 @@ HIGHLIGHT = ("**", "**")  # around each matched word in a snippet
 SNIPPET_TOKENS = 24
 _REBUILD_BATCH = 2000  # rows per transaction while rebuilding
 _STEM_CACHE_MAX = 1_000_000  # whitespace tokens remembered with their stems (Zipf: most recur)
+_WORD_CACHE_MAX = 500_000  # words remembered with their stems ("слово," and "(слово" share one Snowball run)
 
 _SCHEMA = f"""
 CREATE TABLE docs(
@@ -117,6 +121,7 @@ class _TokenChars:
     def __init__(self) -> None:
         self._known: dict[str, bool] = {}
         self._probe: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # a writer's search thread and a query may both ask
 
     def __call__(self, char: str) -> bool:
         known = self._known.get(char)
@@ -127,6 +132,10 @@ class _TokenChars:
     def _ask(self, char: str) -> bool:
         if char.isspace():
             return False
+        with self._lock:
+            return self._ask_sqlite(char)
+
+    def _ask_sqlite(self, char: str) -> bool:
         if self._probe is None:
             self._probe = sqlite3.connect(":memory:", check_same_thread=False)
             self._probe.execute(f"CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='{TOKENIZE}')")
@@ -159,6 +168,19 @@ def _words(token: str) -> list[str]:
 
 
 def _stem_word(word: str) -> str:
+    """One token's stem (remembered: a new piece of text is mostly known words with new punctuation)."""
+    stem = _word_stems.get(word)
+    if stem is None:
+        if len(_word_stems) >= _WORD_CACHE_MAX:
+            _word_stems.clear()
+        stem = _word_stems[word] = _snowball(word)
+    return stem
+
+
+_word_stems: dict[str, str] = {}
+
+
+def _snowball(word: str) -> str:
     """One token's stem: lower case, ё as е, Snowball by script; the word itself when that is no one token."""
     folded = unicodedata.normalize("NFC", word).lower().replace("ё", "е")
     first = folded[0]
@@ -319,11 +341,36 @@ def _row_meta(row: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_Doc = tuple[int, tuple[str, str, str, str], tuple[Any, ...]]  # id, _row_texts, _row_meta: what a row gives
+_WRITE_BATCH = 256  # rows per executemany (the writer thread takes what has queued, up to this many)
+
+
+@dataclass
+class _Commit:
+    """Asks the writer thread to commit, after every row queued before it; ``done`` is set once it has."""
+
+    checkpoints: list[Any]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Stop:
+    """Asks the writer thread to end (rows queued and not committed are dropped: the capture log has them)."""
+
+
 class SearchIndex:
     """The search index file, open for writing: :meth:`put` rows, :meth:`commit` with the checkpoints it holds
-    for. Nothing is visible to readers (or survives a kill) before a commit."""
+    for. Nothing is visible to readers (or survives a kill) before a commit.
 
-    def __init__(self, path: Path, create: bool = False, building: bool = False) -> None:
+    With ``background``, :meth:`put` only queues the row's text (microseconds): a thread of its own stems it
+    and inserts it as rows come, and :meth:`commit` waits for that thread to have written every row queued
+    and committed. SQLite releases the GIL while it tokenizes and writes, so that part runs beside the
+    crawl; the stemming is Python and mostly dictionary lookups (see :func:`stem_text`). An error on that
+    thread is raised by the next put, commit or close.
+    """
+
+    def __init__(
+        self, path: Path, create: bool = False, building: bool = False, background: bool = False
+    ) -> None:
         """Open ``path`` (``create``: make it when missing). ``building``: a file being rebuilt, not yet in
         place: no WAL (one self-contained file to rename), no syncs (it is fsynced once, when done)."""
         self.path = path
@@ -340,8 +387,21 @@ class SearchIndex:
             self.db.execute("PRAGMA synchronous = OFF")
         else:
             self.db.execute("PRAGMA journal_mode = WAL")  # readers search while a crawl writes
-            self.db.execute("PRAGMA synchronous = FULL")  # a commit is on disk before the checkpoint moves
+            # FULL, not NORMAL: in WAL mode NORMAL leaves a commit unsynced until a WAL checkpoint, so a power
+            # loss could take it back after the index checkpoint moved past it. Nothing inconsistent would be
+            # used (the stamps would no longer name the index checkpoint: `search` rebuilds) but it would cost
+            # a rebuild, to save one fsync per flush (HABR_INDEX_FLUSH_ROWS rows): under 1% of the hook.
+            self.db.execute("PRAGMA synchronous = FULL")
         self._in_transaction = False
+        self._batch: list[_Doc] = []  # without background: rows put and not yet written
+        self._failure: BaseException | None = None  # of the writer thread, raised by the next put or commit
+        self._failure_raised = False
+        self._queue: queue.SimpleQueue[_Doc | _Commit | _Stop] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name=f"search index {path}", daemon=True)
+            self._thread.start()
 
     def _has_tables(self) -> bool:
         found = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
@@ -369,52 +429,133 @@ class SearchIndex:
 
     def put(self, row: dict[str, Any]) -> None:
         """Insert or replace the row ``row["id"]`` (its words are re-indexed only when its text changed)."""
-        if not self._in_transaction:
-            self.db.execute("BEGIN")
-            self._in_transaction = True
-        article_id = int(row["id"])
-        texts = _row_texts(row)
-        meta = _row_meta(row)
-        db = self.db
-        old = db.execute(
-            "SELECT title, body, tags, comments FROM docs WHERE id = ?", (article_id,)
-        ).fetchone()
-        if old is not None and tuple(old) == texts:
-            db.execute(
-                "UPDATE docs SET published_at=?, time_published=?, url=?, author=?, author_key=?, hub_keys=?,"
-                " language=?, type=? WHERE id = ?",
-                (*meta, article_id),
-            )
+        doc = (int(row["id"]), _row_texts(row), _row_meta(row))
+        if self._queue is not None:
+            self._raise_failure()
+            self._queue.put(doc)
             return
-        if old is not None:
-            # external content: the index entries are removed by giving the stems they were made of
-            db.execute(
-                "INSERT INTO terms(terms, rowid, title, body, tags, comments) VALUES ('delete', ?, ?, ?, ?, ?)",
-                (article_id, *(stem_text(text or "") for text in old)),
-            )
-        db.execute(
-            "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
-            " author, author_key, hub_keys, language, type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (article_id, *texts, *meta),
-        )
-        db.execute(
-            "INSERT INTO terms(rowid, title, body, tags, comments) VALUES (?, ?, ?, ?, ?)",
-            (article_id, *map(stem_text, texts)),
-        )
+        self._batch.append(doc)
+        if len(self._batch) >= _WRITE_BATCH:
+            self._write(self._batch)
+            self._batch = []
 
     def commit(self, *checkpoints: Any) -> None:
         """Make the rows put so far durable, noting the index checkpoints this state is consistent with."""
-        if not self._in_transaction:
-            self.db.execute("BEGIN")
-        self._set_meta(checkpoints=list(checkpoints))
-        self.db.execute("COMMIT")
-        self._in_transaction = False
+        if self._queue is not None:
+            self._raise_failure()
+            request = _Commit(list(checkpoints))
+            self._queue.put(request)
+            request.done.wait()
+            self._raise_failure()
+            return
+        self._write(self._batch)
+        self._batch = []
+        self._commit_now(list(checkpoints))
+
+    def optimize(self) -> None:
+        """Merge the FTS index into one segment (a rebuild does, last: the fastest file to search)."""
+        self._write(self._batch)
+        self._batch = []
+        self.db.execute("INSERT INTO terms(terms) VALUES ('optimize')")
 
     def close(self) -> None:
+        """Close the file; rows not committed are dropped (recovery replays them from the capture log, and
+        the stamps still name the last commit's checkpoints)."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(_Stop())
+            self._thread.join()
+            if self._failure is not None and not self._failure_raised:
+                logger.warning("search index %s: rows not written: %s", self.path, self._failure)
+        self._batch = []
         if self._in_transaction:
-            self.db.execute("ROLLBACK")  # an uncommitted batch: recovery replays it from the capture log
+            self.db.execute("ROLLBACK")
             self._in_transaction = False
         self.db.close()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            self._failure_raised = True
+            raise self._failure
+
+    def _run(self) -> None:
+        """The writer thread: takes rows as they are queued (in batches of what has queued) and commits when
+        asked, until asked to stop. After an error it only answers commits (each raises it in the caller)."""
+        assert self._queue is not None
+        batch: list[_Doc] = []
+        while True:
+            try:
+                item = self._queue.get(block=not batch)
+            except queue.Empty:
+                item = None  # nothing more queued for now: write what was taken
+            if isinstance(item, tuple):
+                batch.append(item)
+                if len(batch) < _WRITE_BATCH:
+                    continue
+                item = None
+            try:
+                if self._failure is None and not isinstance(item, _Stop):
+                    self._write(batch)
+                    if isinstance(item, _Commit):
+                        self._commit_now(item.checkpoints)
+            except BaseException as error:  # the caller's next put, commit or close raises it
+                self._failure = error
+            finally:
+                batch = []
+                if isinstance(item, _Commit):
+                    item.done.set()
+            if isinstance(item, _Stop):
+                return
+
+    def _write(self, batch: list[_Doc]) -> None:
+        """Insert or replace the batch's rows in the open transaction (a row put twice: the last one)."""
+        if not batch:
+            return
+        if not self._in_transaction:
+            self.db.execute("BEGIN")
+            self._in_transaction = True
+        docs = {doc[0]: doc for doc in batch}
+        db = self.db
+        marks = ",".join("?" * len(docs))
+        old = {
+            found[0]: tuple(found[1:])
+            for found in db.execute(
+                f"SELECT id, title, body, tags, comments FROM docs WHERE id IN ({marks})", tuple(docs)
+            )
+        }
+        same = [
+            (*meta, article_id) for article_id, texts, meta in docs.values() if old.get(article_id) == texts
+        ]
+        changed = [doc for doc in docs.values() if old.get(doc[0]) != doc[1]]
+        db.executemany(
+            "UPDATE docs SET published_at=?, time_published=?, url=?, author=?, author_key=?, hub_keys=?,"
+            " language=?, type=? WHERE id = ?",
+            same,
+        )
+        # external content: the index entries are removed by giving the stems they were made of
+        db.executemany(
+            "INSERT INTO terms(terms, rowid, title, body, tags, comments) VALUES ('delete', ?, ?, ?, ?, ?)",
+            [
+                (article_id, *(stem_text(text or "") for text in old[article_id]))
+                for article_id, _, _ in changed
+                if article_id in old
+            ],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
+            " author, author_key, hub_keys, language, type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(article_id, *texts, *meta) for article_id, texts, meta in changed],
+        )
+        db.executemany(
+            "INSERT INTO terms(rowid, title, body, tags, comments) VALUES (?, ?, ?, ?, ?)",
+            ((article_id, *map(stem_text, texts)) for article_id, texts, _ in changed),
+        )
+
+    def _commit_now(self, checkpoints: list[Any]) -> None:
+        if not self._in_transaction:
+            self.db.execute("BEGIN")
+        self._set_meta(checkpoints=checkpoints)
+        self.db.execute("COMMIT")
+        self._in_transaction = False
 
 
 def open_for_writer(archive: ArchiveDir) -> SearchIndex | None:
@@ -424,12 +565,12 @@ def open_for_writer(archive: ArchiveDir) -> SearchIndex | None:
     checkpoint = _read_checkpoint(archive.root)
     try:
         if path.exists():
-            search = SearchIndex(path)
+            search = SearchIndex(path, background=True)
             if search.holds_for(checkpoint):
                 return search
             search.close()
         elif not any(archive.index_dir.glob("*.jsonl")):
-            search = SearchIndex(path, create=True)
+            search = SearchIndex(path, create=True, background=True)
             search.commit(checkpoint)
             return search
     except sqlite3.DatabaseError as error:
@@ -457,7 +598,7 @@ def rebuild_search_index(root: Path) -> int:
             rows += 1
             if rows % _REBUILD_BATCH == 0:
                 search.commit()
-        search.db.execute("INSERT INTO terms(terms) VALUES ('optimize')")
+        search.optimize()
         search.commit(checkpoint)
     finally:
         search.close()

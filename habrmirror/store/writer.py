@@ -4,7 +4,8 @@ It takes the single-writer lock, creates the layout, repairs WARC files a killed
 temp files a killed atomic write left, replays the captures the index had not flushed, and then takes every
 capture result: the line goes to the capture log first, the row (or a ``gone_at``) to the index after it, so a
 row never reaches disk before the capture that explains it. Every row put into the index is put into the search
-index too (:mod:`habrmirror.store.search`), which each flush commits before the checkpoint moves.
+index too (:mod:`habrmirror.store.search`: queued, and stemmed and inserted on its own thread), which each flush
+commits before the checkpoint moves (waiting for that thread to have written every row put).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ STAGED_CHECKPOINT = CHECKPOINT_NAME + ".next"  # the checkpoint a flush is about
 
 
 class SearchedIndex(IndexStore):
-    """The index, with every row put into it also put into the search index (recovery's replay too)."""
+    """The index, with every row put into it also put into the search index (recovery's replay too): only
+    queued here, the search index's thread does the work, and the flush's commit waits for it."""
 
     def __init__(self, index_dir: Path, flush_rows: int, search: SearchIndex | None) -> None:
         super().__init__(index_dir, flush_rows=flush_rows)
