@@ -540,15 +540,21 @@ class SearchIndex:
                 if article_id in old
             ],
         )
-        db.executemany(
-            "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
-            " author, author_key, hub_keys, language, type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(article_id, *texts, *meta) for article_id, texts, meta in changed],
-        )
-        db.executemany(
-            "INSERT INTO terms(rowid, title, body, tags, comments) VALUES (?, ?, ?, ?, ?)",
-            ((article_id, *map(stem_text, texts)) for article_id, texts, _ in changed),
-        )
+        # One statement of many rows each, not executemany: SQLite releases the GIL per step, and on a busy
+        # crawl thread every re-take of the GIL waits out a switch interval (5 ms), so a row per step starves
+        # the writer thread; one step per batch does not.
+        if changed:
+            db.execute(
+                "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
+                " author, author_key, hub_keys, language, type) VALUES "
+                + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(changed)),
+                [value for article_id, texts, meta in changed for value in (article_id, *texts, *meta)],
+            )
+            db.execute(
+                "INSERT INTO terms(rowid, title, body, tags, comments) VALUES "
+                + ",".join(["(?,?,?,?,?)"] * len(changed)),
+                [value for article_id, texts, _ in changed for value in (article_id, *map(stem_text, texts))],
+            )
 
     def _commit_now(self, checkpoints: list[Any]) -> None:
         if not self._in_transaction:
