@@ -22,6 +22,7 @@ from habrmirror.items import (
     COMMENTS_FROM_PAGE,
     COMMENTS_NONE,
     Article,
+    Comment,
     Image,
     WarcPointer,
     article_record,
@@ -307,31 +308,47 @@ def comments_to_fetch(result: CaptureResult) -> bool:
     return True
 
 
+@dataclass
+class CommentsAnswer:
+    """What a comments API answer came to: its comments (status ``api``), or ``failed`` and why."""
+
+    status: str
+    reason: str | None = None
+    comments: list[Comment] = field(default_factory=list)
+
+
+def read_comments_answer(page: FetchedPage) -> CommentsAnswer:
+    """Status, decoding (under the limits) and parsing of a comments API answer; pure, so the crawl runs it in
+    its parse worker."""
+    if page.status != 200:
+        return CommentsAnswer(COMMENTS_FAILED, f"comments answer HTTP {page.status}")
+    try:
+        body = decode_page(page.body, page.content_encoding, MAX_DECODED_BYTES)
+        return CommentsAnswer(COMMENTS_FROM_API, None, parse_comments_api(body, page.url).comments)
+    except (ParseError, DecodedTooLarge) as error:
+        return CommentsAnswer(COMMENTS_FAILED, f"unreadable comments answer: {error}")
+
+
 def judge_comments(
     result: CaptureResult,
     page: FetchedPage | None = None,
     status: str | None = None,
     reason: str | None = None,
+    answer: CommentsAnswer | None = None,
 ) -> None:
     """Attach to an archived result what its comments came to: the comments of a comments API answer ``page``
-    (status ``api``), or ``status`` (``none``, ``skipped_robots``, ``failed``) with its ``reason``. Never changes
-    the article's outcome: a comments fetch that fails is noted on the row and in the capture log, and retried
-    by the next refresh. Comments the article page rendered itself (status ``page``) are kept as they are."""
+    (status ``api``; ``answer`` when it was already read, e.g. in the parse worker), or ``status`` (``none``,
+    ``skipped_robots``, ``failed``) with its ``reason``. Never changes the article's outcome: a comments fetch
+    that fails is noted on the row and in the capture log, and retried by the next refresh. Comments the
+    article page rendered itself (status ``page``) are kept as they are."""
     article = result.article
     if article is None:
         return
     pointer = page.pointer if page is not None else None
     if page is not None:
-        status, reason = COMMENTS_FAILED, None
-        if page.status != 200:
-            reason = f"comments answer HTTP {page.status}"
-        else:
-            try:
-                body = decode_page(page.body, page.content_encoding, MAX_DECODED_BYTES)
-                article.comments = parse_comments_api(body, page.url).comments
-                status = COMMENTS_FROM_API
-            except (ParseError, DecodedTooLarge) as error:
-                reason = f"unreadable comments answer: {error}"
+        answer = answer or read_comments_answer(page)
+        status, reason = answer.status, answer.reason
+        article.comments = answer.comments
     article.comments_status = status
     if status != COMMENTS_FROM_API:
         article.comments = []

@@ -35,7 +35,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
 from habrmirror.archive.reader import DecodedTooLarge
-from habrmirror.capture import CaptureResult, FetchedPage, PageSize, decode_page, judge, parse_encoded
+from habrmirror.capture import (
+    CaptureResult,
+    CommentsAnswer,
+    FetchedPage,
+    PageSize,
+    decode_page,
+    judge,
+    parse_encoded,
+    read_comments_answer,
+)
 from habrmirror.items import Article
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.listing import ListingPage, parse_listing
@@ -50,7 +59,12 @@ PIPE_SIZE = 1 << 20  # bytes the kernel may buffer per pipe (F_SETPIPE_SZ; the d
 
 
 # What a worker may be asked to run, by name (a request names its task; code never crosses the pipe).
-TASKS: dict[str, Callable[..., Any]] = {"article": parse_encoded, "capture": judge, "listing": parse_listing}
+TASKS: dict[str, Callable[..., Any]] = {
+    "article": parse_encoded,
+    "capture": judge,
+    "comments": read_comments_answer,
+    "listing": parse_listing,
+}
 
 
 class WorkerDied(RuntimeError):
@@ -238,6 +252,12 @@ class ParsePool:
             except (ParseError, DecodedTooLarge):
                 return judge(page)
         return cast(CaptureResult, await self._run("capture", (page,)))
+
+    async def read_comments(self, page: FetchedPage) -> CommentsAnswer:
+        """:func:`habrmirror.capture.read_comments_answer` of a comments API answer, in the worker."""
+        if self.workers <= 0:
+            return read_comments_answer(page)
+        return cast(CommentsAnswer, await self._run("comments", (page,)))
 
     async def parse_listing(self, url: str, body: bytes) -> ListingPage:
         """The entries of a listing page (same pool, so the crawl's main process only routes)."""

@@ -17,7 +17,15 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from habrmirror.capture import CaptureResult, FetchedPage, comments_to_fetch, judge_comments, network_reason
+from habrmirror.capture import (
+    CaptureResult,
+    CommentsAnswer,
+    FetchedPage,
+    comments_to_fetch,
+    judge_comments,
+    network_reason,
+    read_comments_answer,
+)
 from habrmirror.clock import utc_now
 from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
 from habrmirror.crawl.session import ArchiveSession
@@ -30,10 +38,14 @@ ROBOTS_REFUSAL = "robots.txt"  # what Scrapy's RobotsTxtMiddleware says when it 
 
 class CommentsPipeline:
     def __init__(
-        self, session: ArchiveSession, download: Callable[[scrapy.Request], Awaitable[Response]]
+        self,
+        session: ArchiveSession,
+        download: Callable[[scrapy.Request], Awaitable[Response]],
+        read: Callable[[FetchedPage], Awaitable[CommentsAnswer]],
     ) -> None:
         self.session = session
         self.download = download  # the engine's download (robots.txt, throttling, retries, WARC recorder)
+        self.read = read  # reads an answer (decode, parse, Markdown): the spider's parse worker
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CommentsPipeline:
@@ -44,7 +56,11 @@ class CommentsPipeline:
             assert crawler.engine is not None
             return await crawler.engine.download_async(request)
 
-        return cls(ArchiveSession.of(crawler), download)
+        async def read(page: FetchedPage) -> CommentsAnswer:
+            pool = getattr(crawler.spider, "parse_pool", None)
+            return await pool.read_comments(page) if pool is not None else read_comments_answer(page)
+
+        return cls(ArchiveSession.of(crawler), download, read)
 
     async def process_item(self, item: CaptureResult) -> CaptureResult:
         article = item.article
@@ -81,6 +97,6 @@ class CommentsPipeline:
             content_encoding=encoding.decode("latin-1") if encoding else None,
             pointer=written.content_pointer if written else None,
         )
-        judge_comments(item, page)
+        judge_comments(item, page, answer=await self.read(page))
         self.session.stats_inc(f"comments/{article.comments_status}")
         return item
