@@ -54,7 +54,9 @@ def test_a_second_writer_is_turned_away_while_a_crawl_runs(tmp_path: Path) -> No
             second = crawl(out, replica.origin)
             second_took = time.monotonic() - started
             assert second.returncode == EXIT_LOCKED, explain(second)
-            assert f"is locked by pid {first.pid} habrmirror crawl since" in second.stderr  # the command the user ran
+            assert (
+                f"is locked by pid {first.pid} habrmirror crawl since" in second.stderr
+            )  # the command the user ran
             assert "not starting" in second.stderr and "Traceback" not in second.stderr
             assert second_took < 30
 

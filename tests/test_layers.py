@@ -31,7 +31,9 @@ def test_every_layer_contract_is_kept() -> None:
 
 def test_the_contract_catches_a_scrapy_import_below_crawl(tmp_path: Path) -> None:
     """A copy of the package where store/ imports Scrapy breaks the contract: the check can fail."""
-    shutil.copytree(ROOT / "habrmirror", tmp_path / "habrmirror", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "habrmirror", tmp_path / "habrmirror", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "habrmirror" / "store" / "marks.py").open("a", encoding="utf-8") as handle:
         handle.write("\nimport scrapy  # noqa\n")

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
+def write_atomic(path: Path, data: bytes | Iterable[bytes], sync_dir: bool = True) -> None:
     """Write a whole file so readers see the old or the new content, never a torn one (write, fsync, rename).
 
     ``data`` may be an iterable of chunks, so a large file is streamed rather than joined in memory first.
+    ``sync_dir=False`` leaves the directory fsync (the rename's durability) to the caller, who writes many files
+    into it and syncs it once (the static mirror).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(path)
@@ -38,7 +40,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:

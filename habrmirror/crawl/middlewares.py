@@ -24,6 +24,7 @@ from habrmirror.clock import utc_now
 from habrmirror.crawl.download_handler import TRUNCATED_FLAG, WIRE_META_KEY
 from habrmirror.crawl.pipelines.comments import COMMENTS_OF_META
 from habrmirror.crawl.pipelines.media import IMAGE_OF_META
+from habrmirror.crawl.recorder import PAGE_SIZE_META
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +73,6 @@ class RawBodyCompressionMiddleware(HttpCompressionMiddleware):
         if request.meta.get(RAW_BODY_META):
             return response
         return super().process_response(request, response)
-
-
-PAGE_SIZE_META = "habr_page_size"  # request.meta key: the capture.PageSize an article page came under
 
 
 class ResponseTooLarge(IgnoreRequest):

@@ -22,12 +22,14 @@ from scrapy.http import Request, Response
 from habrmirror.archive.cdxj import CdxjLines
 from habrmirror.archive.digests import DigestIndex
 from habrmirror.archive.warc import HttpExchange, WarcWriter
+from habrmirror.capture import FetchedPage
 from habrmirror.clock import utc_now
 from habrmirror.crawl.download_handler import WIRE_META_KEY
 from habrmirror.crawl.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
 
+PAGE_SIZE_META = "habr_page_size"  # request.meta key: the capture.PageSize an article page came under
 WARC_META_KEY = "habr_warc"  # request.meta key holding the WrittenExchange of the latest hop
 FETCHED_AT_META = "habr_fetched_at"  # request.meta key: when that hop was downloaded (its WARC-Date)
 
@@ -149,3 +151,21 @@ class WarcRecorder:
                 self.cdxj_lines.write(path, self.session.writer.archive.cdxj_dir)
             except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
                 logger.error("could not write the CDXJ index of %s: %s", path, error)
+
+
+def fetched_page(response: Response, article_id: int | None = None) -> FetchedPage:
+    """The capture's view of a recorded response: its body as received, where the WARC holds it (for a
+    revisit: the original), and the size limits it was downloaded under."""
+    written = response.meta.get(WARC_META_KEY)
+    encoding = response.headers.get(b"Content-Encoding")
+    return FetchedPage(
+        url=response.url,
+        status=response.status,
+        body=response.body,
+        fetched_at=response.meta.get(FETCHED_AT_META) or utc_now(),
+        content_encoding=encoding.decode("latin-1") if encoding else None,
+        pointer=written.content_pointer if written else None,
+        revisit=bool(written and written.revisit_of),
+        article_id=article_id,
+        size=response.meta.get(PAGE_SIZE_META),
+    )

@@ -107,27 +107,21 @@ def parse_iso(value: object) -> datetime | None:
 
 
 # Genitive month names as Habr prints them ("26 декабря 2006"), with the English ones of /en/ pages.
-MONTHS: dict[str, int] = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("января", "january"),
-            ("февраля", "february"),
-            ("марта", "march"),
-            ("апреля", "april"),
-            ("мая", "may"),
-            ("июня", "june"),
-            ("июля", "july"),
-            ("августа", "august"),
-            ("сентября", "september"),
-            ("октября", "october"),
-            ("ноября", "november"),
-            ("декабря", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
+MONTH_NAMES: tuple[tuple[str, str], ...] = (
+    ("января", "january"),
+    ("февраля", "february"),
+    ("марта", "march"),
+    ("апреля", "april"),
+    ("мая", "may"),
+    ("июня", "june"),
+    ("июля", "july"),
+    ("августа", "august"),
+    ("сентября", "september"),
+    ("октября", "october"),
+    ("ноября", "november"),
+    ("декабря", "december"),
+)
+MONTHS: dict[str, int] = {name: number for number, names in enumerate(MONTH_NAMES, start=1) for name in names}
 _TIME = r"(?:в|at|,)?\s*(?P<h>\d{1,2}):(?P<m>\d{2})\s*(?P<ampm>[AaPp][Mm]\b)?"
 # "сегодня в 08:48", "вчера в 23:33", "today at 8:48 AM", "yesterday at 12:29"
 _RELATIVE_RE = re.compile(r"(?P<day>сегодня|вчера|today|yesterday)\s*" + _TIME, re.IGNORECASE)

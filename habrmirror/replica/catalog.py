@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from habrmirror.pages.text import MONTH_NAMES
+
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 CATALOG_FILE = SAMPLES_DIR / "catalog.json"
 
@@ -25,20 +27,7 @@ SYNTHETIC_STEP = timedelta(minutes=47)  # id order == time order, as on Habr
 # Real tm-era pages used as templates for synthetic articles (kept small so a 2,000-article bench is cheap).
 SYNTHETIC_TEMPLATES = (568382, 724768, 804525)
 
-_MONTHS_GENITIVE = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-]
+_MONTHS_GENITIVE = [ru for ru, _ in MONTH_NAMES]  # "26 декабря 2006": the names Habr prints
 _MONTHS_SHORT = ["янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from habrmirror.clock import parse_utc
+from habrmirror.pages.text import MONTH_NAMES
 
 LABELS: dict[str, dict[str, str]] = {
     "ru": {
@@ -82,35 +83,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-_MONTHS = {
-    "ru": [
-        "января",
-        "февраля",
-        "марта",
-        "апреля",
-        "мая",
-        "июня",
-        "июля",
-        "августа",
-        "сентября",
-        "октября",
-        "ноября",
-        "декабря",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
+_MONTHS = {  # the genitive names Habr prints ("26 декабря 2006"), the English ones of /en/ pages
+    "ru": [ru for ru, _ in MONTH_NAMES],
+    "en": [en.capitalize() for _, en in MONTH_NAMES],
 }
 
 

@@ -20,13 +20,12 @@ files unrenamed for longer and ``syncfs`` is Linux-only and flushes every other 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+
+from habrmirror.archive.atomic import fsync_dir, write_atomic
 
 WRITE_THREADS = 8
 MAX_PENDING_FILES = 256  # writes queued but not yet renamed: bounds the memory their bytes hold
@@ -84,7 +83,7 @@ class SiteWriter:
         self.wait()
         for directory in sorted(self._directories, key=lambda path: len(path.parts), reverse=True):
             if directory.is_dir():
-                _fsync_directory(directory)
+                fsync_dir(directory)
 
     def _settle_oldest(self) -> None:
         future, size = self._pending.popleft()
@@ -94,30 +93,4 @@ class SiteWriter:
 
 def _write_file(path: Path, data: bytes) -> None:
     """Write, fsync, rename (the directory is synced later, by :meth:`SiteWriter.finish`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            # mode 0666 less the umask, like any open() (mkstemp's 0600 would hide the page from a web server)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(path, data, sync_dir=False)

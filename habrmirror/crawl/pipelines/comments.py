@@ -26,8 +26,7 @@ from habrmirror.capture import (
     network_reason,
     read_comments_answer,
 )
-from habrmirror.clock import utc_now
-from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
+from habrmirror.crawl.recorder import fetched_page
 from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import COMMENTS_FAILED, COMMENTS_SKIPPED_ROBOTS
 from habrmirror.urls import comments_api_url
@@ -87,16 +86,7 @@ class CommentsPipeline:
             judge_comments(item, status=COMMENTS_FAILED, reason=network_reason(error))
             self.session.stats_inc("comments/failed")
             return item
-        written = response.meta.get(WARC_META_KEY)
-        encoding = response.headers.get(b"Content-Encoding")
-        page = FetchedPage(
-            url=response.url,
-            status=response.status,
-            body=response.body,
-            fetched_at=response.meta.get(FETCHED_AT_META) or utc_now(),
-            content_encoding=encoding.decode("latin-1") if encoding else None,
-            pointer=written.content_pointer if written else None,
-        )
+        page = fetched_page(response)
         judge_comments(item, page, answer=await self.read(page))
         self.session.stats_inc(f"comments/{article.comments_status}")
         return item

@@ -18,11 +18,11 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from habrmirror import __version__
-from habrmirror.capture import CaptureResult, FetchedPage, Outcome, judge, network_reason, not_fetched
+from habrmirror.capture import CaptureResult, Outcome, judge, network_reason, not_fetched
 from habrmirror.clock import iso, utc_now
-from habrmirror.crawl.middlewares import PAGE_SIZE_META, RAW_BODY_META, RequestBudgetSpent
+from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.crawl.parse_pool import ParsePool
-from habrmirror.crawl.recorder import FETCHED_AT_META, WARC_META_KEY
+from habrmirror.crawl.recorder import fetched_page
 from habrmirror.crawl.session import ArchiveSession
 from habrmirror.urls import normalize_origin
 
@@ -82,7 +82,7 @@ class HabrSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response) -> AsyncIterator[CaptureResult]:
         """Route an article response: an archived page goes on to the pipelines, any other outcome is logged."""
-        result = await self.parse_pool.judge(fetched_page(response))
+        result = await self.parse_pool.judge(fetched_page(response, response.meta.get(ARTICLE_ID_META)))
         if result.outcome is Outcome.ARCHIVED:
             yield result  # images, validation and the index row: the pipelines
         else:
@@ -105,26 +105,11 @@ class HabrSpider(scrapy.Spider):
             return
         response = getattr(failure.value, "response", None)
         if response is not None:
-            self.session.record(judge(fetched_page(response)))  # an HTTP status no callback handles
+            self.session.record(
+                judge(fetched_page(response, article_id))
+            )  # an HTTP status no callback handles
             return
         reason = network_reason(failure.value)
         self.session.record(
             not_fetched(request.url, article_id, Outcome.NETWORK_ERROR, reason, iso(utc_now()))
         )
-
-
-def fetched_page(response: Response) -> FetchedPage:
-    """The capture's view of an article response: its body as received and where the WARC holds it."""
-    written = response.meta.get(WARC_META_KEY)
-    encoding = response.headers.get(b"Content-Encoding")
-    return FetchedPage(
-        url=response.url,
-        status=response.status,
-        body=response.body,
-        fetched_at=response.meta.get(FETCHED_AT_META) or utc_now(),
-        content_encoding=encoding.decode("latin-1") if encoding else None,
-        pointer=written.content_pointer if written else None,
-        revisit=bool(written and written.revisit_of),
-        article_id=response.meta.get(ARTICLE_ID_META),
-        size=response.meta.get(PAGE_SIZE_META),
-    )
