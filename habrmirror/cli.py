@@ -1187,9 +1187,11 @@ def build_parser() -> argparse.ArgumentParser:
     archive_argument(sub)
     sub.add_argument(
         "--format",
-        choices=["parquet", "hf"],
+        choices=["parquet", "hf", "sqlite", "csv", "jsonl.zst"],
         default="parquet",
-        help="parquet: one .parquet file; hf: a folder with data/*.parquet and a dataset card (default parquet)",
+        help="parquet: one .parquet file; hf: a folder with data/*.parquet and a dataset card; sqlite: a"
+        " database Datasette opens (articles, hubs, tags, images, links, comments, articles_fts); csv: one file,"
+        " lists joined by ' | '; jsonl.zst: the index lines in one zstd stream (default parquet)",
     )
     sub.add_argument(
         "--out",

@@ -6,6 +6,7 @@ imports nothing above itself; the rooms are layered cli > crawl | tools > store 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,10 +15,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+LINT_IMPORTS = [
+    sys.executable,
+    "-c",
+    "from importlinter.cli import lint_imports_command; lint_imports_command()",
+]
+
+
 def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
-    program = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    """``lint-imports`` run by this interpreter (no PATH or shim involved)."""
     return subprocess.run(
-        [program, "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [*LINT_IMPORTS, "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 
@@ -37,14 +45,13 @@ def test_the_contract_catches_a_scrapy_import_below_crawl(tmp_path: Path) -> Non
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "habrmirror" / "store" / "marks.py").open("a", encoding="utf-8") as handle:
         handle.write("\nimport scrapy  # noqa\n")
-    program = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     result = subprocess.run(
-        [program, "--no-cache"],
+        [*LINT_IMPORTS, "--no-cache"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PYTHONPATH": str(tmp_path), "PATH": str(Path(program).parent)},
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
     )
     assert result.returncode != 0
     assert "habrmirror.store.marks -> scrapy" in result.stdout

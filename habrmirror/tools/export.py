@@ -1,5 +1,6 @@
-"""Export an archive's index as Parquet, or as a Hugging Face dataset folder that ``datasets.load_dataset(PATH)``
-loads with no script and no arguments (Parquet shards under ``data/`` plus a dataset card).
+"""Export an archive's index as Parquet, as a Hugging Face dataset folder that ``datasets.load_dataset(PATH)``
+loads with no script and no arguments (Parquet shards under ``data/`` plus a dataset card), as an SQLite
+database that Datasette opens (child tables, FTS5), as CSV, or as the index lines in one zstd stream.
 
 Offline, after the crawl (tools/, no Scrapy): the index shards are read one at a time with the schema's types
 (:func:`habrmirror.tools.dataset.read_shard`), filtered and shaped with Arrow compute (no Python per row), and
@@ -7,12 +8,15 @@ written in row groups, so memory stays flat however large the archive is. The sh
 (consecutive shards, by size) independently of ``jobs``: with ``jobs=N`` worker processes export parts in
 parallel and the output is byte for byte what ``jobs=1`` writes. ``profile="gusev"`` writes exactly the
 columns and types of the IlyaGusev/habr dataset. Gone posts stay in every export (``gone_at`` says since when;
-the gusev profile has no such column).
+the gusev profile has no such column). The sqlite and csv formats take the same row groups and write them one
+slice of rows at a time; jsonl.zst copies the index lines as they are (filters apply, nothing is retyped).
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import itertools
 import json
 import multiprocessing
 import os
@@ -20,10 +24,12 @@ import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from habrmirror import __version__
 from habrmirror.clock import parse_utc
@@ -31,7 +37,44 @@ from habrmirror.items import SCHEMA_VERSION
 from habrmirror.schema import feature_entry, record_properties, to_yaml
 from habrmirror.tools.dataset import index_dir_of, read_shard, record_schema, require
 
-FORMATS = ("parquet", "hf")
+FORMATS = ("parquet", "hf", "sqlite", "csv", "jsonl.zst")
+FORMAT_NAMES = {
+    "parquet": "Parquet",
+    "hf": "Hugging Face dataset",
+    "sqlite": "SQLite",
+    "csv": "CSV",
+    "jsonl.zst": "zstd JSON Lines",
+}
+CSV_SEPARATOR = " | "  # a list of strings or numbers in one CSV cell; lists of objects and objects are JSON
+ROWS_PER_SLICE = 500  # rows turned into Python values at a time by the sqlite and csv writers
+SQLITE_BATCH = 500  # rows per INSERT batch (sqlite-utils' insert_all)
+# child tables of the sqlite export: name -> (the index field it comes from, its columns and their types)
+SQLITE_CHILDREN: dict[str, tuple[str, dict[str, type]]] = {
+    "hubs": ("hubs", {"article_id": int, "alias": str, "title": str}),
+    "tags": ("tags", {"article_id": int, "tag": str}),
+    "images": (
+        "images",
+        {"article_id": int, "position": int, "url": str, "alt": str, "archived": int, "error": str},
+    ),
+    "links": ("links", {"article_id": int, "position": int, "url": str, "text": str}),
+    "comments": (
+        "comments",
+        {
+            "article_id": int,
+            "id": int,
+            "parent_id": int,
+            "level": int,
+            "time_published": int,
+            "author": str,
+            "author_name": str,
+            "score": int,
+            "votes": int,
+            "message_markdown": str,
+            "deleted": int,
+            "banned": int,
+        },
+    ),
+}
 PROFILES = ("habrmirror", "gusev")
 # A row group closes before a shard whose JSON, with the rows it already holds, would pass ROW_GROUP_BYTES
 # (decided from the file size, before reading it: the export never holds the next shard while it writes a
@@ -149,18 +192,19 @@ class ExportReport:
     profile: str
     rows: int
     gone: int  # rows of posts that answered 404 after being archived (kept, with gone_at)
-    files: list[Path]  # the Parquet files written
+    files: list[Path]  # the files written (Parquet files for parquet and hf)
     bytes: int
     parts: int
     jobs: int
     fields: list[str]
 
     def lines(self) -> list[str]:
-        what = "Hugging Face dataset" if self.format == "hf" else "Parquet"
+        what = FORMAT_NAMES.get(self.format, self.format)
         profile = " (IlyaGusev/habr columns)" if self.profile == "gusev" else ""
+        kind = "Parquet file(s)" if self.format in ("parquet", "hf") else "file(s)"
         lines = [
             f"exported {self.rows} posts ({self.gone} gone) as {what}{profile} -> {self.path}"
-            f" ({len(self.files)} Parquet file(s), {self.bytes / 1e6:.1f} MB)"
+            f" ({len(self.files)} {kind}, {self.bytes / 1e6:.1f} MB)"
         ]
         if self.gone and self.profile == "gusev":
             lines.append("  gone posts are included; the gusev profile has no gone_at column to mark them")
@@ -517,6 +561,16 @@ def export_archive(
     ``hub``: posts in this hub (alias or title, case ignored). ``profile="gusev"``: the IlyaGusev/habr
     columns and types. ``jobs``: worker processes (the output is the same for any number). The output
     appears when complete; an earlier export at ``out`` is replaced.
+
+    ``format="sqlite"``: one database (sqlite-utils): ``articles`` (one row per post; lists and objects as
+    JSON text; a ``year`` column), child tables ``hubs``, ``tags``, ``images``, ``links``, ``comments`` (each
+    with ``article_id`` REFERENCES ``articles(id)``, made when their field is exported) and ``articles_fts``
+    (FTS5 over title and text, an external-content table as ``sqlite-utils enable-fts`` makes it).
+    ``format="csv"``: one file with a header line, UTF-8; a list of strings or numbers is one cell joined by
+    ``" | "`` (:data:`CSV_SEPARATOR`), lists of objects and objects are JSON, null is empty; a directory as
+    ``out`` gets ``articles.csv``. ``format="jsonl.zst"``: the index lines, byte for byte, in one zstd stream
+    (``fields`` narrows each row, re-encoded). These three are written by one process (``jobs`` is for
+    parquet and hf) and take the habrmirror profile only.
     """
     require("pyarrow", "export")
     if format not in FORMATS:
@@ -532,13 +586,20 @@ def export_archive(
     target = Path(out)
     plan = _make_plan(fields, since, hub, profile, compression)
     parts = plan_parts(sorted(index_dir.glob("*.jsonl")), part_bytes)
-    if format == "parquet" and target.is_dir():
-        raise ExportError(f"{target} is a directory; name the .parquet file to write")
+    if format == "csv" and target.is_dir():
+        target = target / "articles.csv"
+    if format not in ("hf",) and target.is_dir():
+        raise ExportError(f"{target} is a directory; name the .{format} file to write")
+    if format in SINGLE_WRITER_FORMATS and plan.profile != "habrmirror":
+        raise ExportError(f"profile {plan.profile} is for parquet and hf; {format} takes the index's fields")
     with _returning_pool():
         if format == "parquet":
             result, files = _export_parquet(parts, plan, target, jobs)
-        else:
+        elif format == "hf":
             result, files = _export_hf(Path(root), parts, plan, target, jobs)
+        else:
+            result, files = SINGLE_WRITER_FORMATS[format](parts, plan, target)
+            jobs = 1
     return ExportReport(
         path=target,
         format=format,
@@ -816,3 +877,191 @@ reuse a text. Archive created {manifest.get("created", "?")} by {manifest.get("s
 |---|---|---|
 {rows}
 """
+
+
+# --- sqlite, csv, jsonl.zst: one writer process ---------------------------------------------------------
+
+
+def _widened(plan: _Plan, extra: Sequence[str]) -> _Plan:
+    """``plan`` reading and yielding also ``extra`` fields (what the writer needs besides the chosen ones)."""
+    fields = (*plan.fields, *(name for name in extra if name not in plan.fields))
+    read = tuple(name for name in record_schema().names if name in set(plan.read) | set(fields))
+    return replace(plan, fields=fields, read=read)
+
+
+def _row_slices(parts: list[list[Path]], plan: _Plan, total: _PartResult) -> Iterator[list[dict[str, Any]]]:
+    """The selected rows as lists of dicts, ROWS_PER_SLICE at a time (one row group in Arrow at a time)."""
+    for shards in parts:
+        for batch in _part_groups(shards, plan, total):
+            for start in range(0, batch.num_rows, ROWS_PER_SLICE):
+                yield batch.slice(start, ROWS_PER_SLICE).to_pylist()
+            del batch
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode("utf-8")
+
+
+def _sqlite_type(kind: Any) -> type:
+    import pyarrow as pa
+
+    if pa.types.is_nested(kind):
+        return str  # lists and objects as JSON text
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return int
+    if pa.types.is_floating(kind):
+        return float
+    return str
+
+
+def _child_rows(table: str, article_id: int, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """One article's rows of a child table of the sqlite export."""
+    if table == "hubs":
+        aliases, titles = row.get("hubs") or [], row.get("hub_titles") or []
+        return [
+            {"article_id": article_id, "alias": alias, "title": title}
+            for alias, title in itertools.zip_longest(aliases, titles)
+        ]
+    if table == "tags":
+        return [{"article_id": article_id, "tag": tag} for tag in row.get("tags") or []]
+    columns = SQLITE_CHILDREN[table][1]
+    out = []
+    for position, item in enumerate(row.get(table) or []):
+        values = {name: (item or {}).get(name) for name in columns if name not in ("article_id", "position")}
+        values["article_id"] = article_id
+        if "position" in columns:
+            values["position"] = position
+        out.append(values)
+    return out
+
+
+def _export_sqlite(parts: list[list[Path]], plan: _Plan, target: Path) -> tuple[_PartResult, list[Path]]:
+    """One SQLite database, made by sqlite-utils in a temporary file and renamed into place."""
+    import pyarrow as pa
+
+    sqlite_utils = require("sqlite_utils", "export --format sqlite")
+    chosen = ("id", *(name for name in plan.fields if name != "id"))
+    children = [name for name, (source, _) in SQLITE_CHILDREN.items() if source in chosen]
+    extra = ["id", "time_published", *(["hub_titles"] if "hubs" in children else [])]
+    wide = _widened(replace(plan, fields=chosen), extra)
+    schema = wide.output_schema()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(target)
+    total = _PartResult()
+    try:
+        db = sqlite_utils.Database(temp)
+        db.conn.execute("PRAGMA synchronous = OFF")  # a scratch file until it is renamed into place
+        columns = {name: _sqlite_type(schema.field(name).type) for name in chosen}
+        columns["year"] = int
+        db["articles"].create(columns, pk="id")
+        for table in children:
+            db[table].create(SQLITE_CHILDREN[table][1], foreign_keys=[("article_id", "articles", "id")])
+        scalar = {name for name in chosen if not pa.types.is_nested(schema.field(name).type)}
+        for rows in _row_slices(parts, wide, total):
+            articles = []
+            child_rows: dict[str, list[dict[str, Any]]] = {table: [] for table in children}
+            for row in rows:
+                article = {name: row[name] if name in scalar else _json_text(row[name]) for name in chosen}
+                published = row.get("time_published")
+                article["year"] = (
+                    None if published is None else datetime.fromtimestamp(published, timezone.utc).year
+                )
+                articles.append(article)
+                for table in children:
+                    child_rows[table].extend(_child_rows(table, row["id"], row))
+            db["articles"].insert_all(articles, batch_size=SQLITE_BATCH)
+            for table in children:
+                db[table].insert_all(child_rows[table], batch_size=SQLITE_BATCH)
+        for table in children:
+            db[table].create_index(["article_id"])
+        searchable = [name for name in ("title", "text") if name in chosen]
+        if searchable:
+            db["articles"].enable_fts(searchable, fts_version="FTS5", create_triggers=False)
+        db.conn.commit()
+        db.close()
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return total, [target]
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        if all(not isinstance(item, dict | list) for item in value):
+            return CSV_SEPARATOR.join("" if item is None else _csv_cell(item) for item in value)
+        return orjson.dumps(value).decode("utf-8")
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode("utf-8")
+    return str(value)
+
+
+def _export_csv(parts: list[list[Path]], plan: _Plan, target: Path) -> tuple[_PartResult, list[Path]]:
+    """One CSV file (header line, UTF-8), written to a temporary file and renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(target)
+    total = _PartResult()
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(plan.fields)
+            for rows in _row_slices(parts, plan, total):
+                writer.writerows([_csv_cell(row[name]) for name in plan.fields] for row in rows)
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return total, [target]
+
+
+def _line_selected(row: dict[str, Any], plan: _Plan) -> bool:
+    """The filters of :func:`_select_rows`, on one parsed index line."""
+    if plan.since is not None:
+        published = row.get("time_published")
+        if published is None or published < plan.since:
+            return False
+    if plan.hub is not None:
+        names = [*(row.get("hubs") or []), *(row.get("hub_titles") or [])]
+        if plan.hub not in {str(name).lower() for name in names if name is not None}:
+            return False
+    return True
+
+
+def _export_jsonl_zst(parts: list[list[Path]], plan: _Plan, target: Path) -> tuple[_PartResult, list[Path]]:
+    """The index lines, shard by shard, in one zstd stream: each line as stored unless ``fields`` narrows it."""
+    zstandard = require("zstandard", "export --format jsonl.zst")
+    all_fields = tuple(plan.fields) == tuple(record_schema().names)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_beside(target)
+    total = _PartResult()
+    try:
+        with temp.open("wb") as raw, zstandard.ZstdCompressor(level=6).stream_writer(raw) as sink:
+            for shards in parts:
+                for shard in shards:
+                    with shard.open("rb") as lines:
+                        for line in lines:
+                            if not line.strip():
+                                continue
+                            row = orjson.loads(line)
+                            if not _line_selected(row, plan):
+                                continue
+                            total.rows += 1
+                            total.gone += row.get("gone_at") is not None
+                            if all_fields:
+                                sink.write(line if line.endswith(b"\n") else line + b"\n")
+                            else:
+                                sink.write(
+                                    orjson.dumps({name: row.get(name) for name in plan.fields}) + b"\n"
+                                )
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return total, [target]
+
+
+SINGLE_WRITER_FORMATS = {"sqlite": _export_sqlite, "csv": _export_csv, "jsonl.zst": _export_jsonl_zst}
