@@ -920,6 +920,13 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"archive directory (default {DEFAULT_ARCHIVE}/)",
         )
 
+    def filter_options(sub: Any) -> None:
+        """``--since`` and ``--hub``: the same post filters for ls, search and export."""
+        sub.add_argument(
+            "--since", type=checked(since_date, "date"), help="only posts published at or after this ISO date"
+        )
+        sub.add_argument("--hub", help="only posts in this hub (alias as in /hubs/ALIAS/, or its title)")
+
     def set_option(sub: Any) -> None:
         sub.add_argument(
             "--set",
@@ -1117,10 +1124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "habrmirror ls archives/demo --since 2021-01-01",
     )
     archive_argument(sub)
-    sub.add_argument(
-        "--since", type=checked(since_date, "date"), help="only posts published at or after this ISO date"
-    )
-    sub.add_argument("--hub", help="only posts in this hub (alias as in /hubs/ALIAS/, or its title)")
+    filter_options(sub)
     sub.add_argument("--author", help="only posts by this author (login)")
     sub.add_argument("--json", action="store_true", help="one JSON object per line instead")
 
@@ -1205,10 +1209,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=checked(field_list, "fields"),
         help="comma-separated index fields to keep, in this order (default: all)",
     )
-    sub.add_argument(
-        "--since", type=checked(since_date, "date"), help="only posts published at or after this ISO date"
-    )
-    sub.add_argument("--hub", help="only posts in this hub (alias as in /hubs/ALIAS/, or its title)")
+    filter_options(sub)
     sub.add_argument(
         "--profile",
         choices=["gusev"],

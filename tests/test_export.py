@@ -28,9 +28,9 @@ from tests.conftest import FAST, run_cli
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "archive"
+def build_export_archive(out: Path) -> Path:
+    """A replica crawl of 12 synthetic posts plus the real ones, then one post deleted and fetched again (so a
+    row carries gone_at): what the export tests read."""
     with ReplicaProcess(synthetic=12) as replica:
         done = run_cli("crawl", "--out", str(out), "--origin", replica.origin, *FAST)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -39,6 +39,11 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = run_cli("archive", str(deleted), "--origin", replica.origin, "--out", str(out), *FAST)
         assert done.returncode == 1, done.stderr[-2000:]  # gone: nothing archived, the row marked
     return out
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_export_archive(tmp_path_factory.mktemp("export") / "archive")
 
 
 @pytest.fixture(scope="module")

@@ -22,25 +22,17 @@ import pytest
 import requests
 import zstandard
 
-from habrmirror.replica import ReplicaProcess
 from habrmirror.store.index import iter_rows
 from habrmirror.tools.export import CSV_SEPARATOR, ExportError, export_archive
-from tests.conftest import FAST, run_cli
+from tests.conftest import run_cli
+from tests.test_export import build_export_archive
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export-formats") / "archive"
-    with ReplicaProcess(synthetic=12) as replica:
-        done = run_cli("crawl", "--out", str(out), "--origin", replica.origin, *FAST)
-        assert done.returncode == 0, done.stderr[-2000:]
-        deleted = sorted(row["id"] for row in iter_rows(out / "index"))[-2]
-        replica.control("delete", id=deleted)
-        done = run_cli("archive", str(deleted), "--origin", replica.origin, "--out", str(out), *FAST)
-        assert done.returncode == 1, done.stderr[-2000:]  # gone: nothing archived, the row marked
-    return out
+    return build_export_archive(tmp_path_factory.mktemp("export-formats") / "archive")
 
 
 @pytest.fixture(scope="module")
