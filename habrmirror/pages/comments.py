@@ -195,31 +195,56 @@ def parse_comments_api(body: bytes | str, base_url: str = DEFAULT_BASE_URL) -> C
     raise ParseError(f"not a comments API answer (no comments or data; it has {keys})")
 
 
-def _kek_comment(raw: dict[str, Any], base_url: str) -> Comment | None:
+@dataclass(frozen=True)
+class _Dialect:
+    """Where one comments API puts each field of a comment (kek/v2 camelCase, the old app API v1 snake_case)."""
+
+    parent: str
+    published: str
+    changed: str
+    votes: str  # v1's "vote" is the requesting user's own vote (next to is_can_vote), not a count
+    login: str
+    banned: tuple[str, ...]
+    deleted: tuple[str, ...]
+    children: bool  # v1 has no children lists: thread_order builds them from parent_id, in answer order
+
+
+_KEK = _Dialect(
+    "parentId", "timePublished", "timeChanged", "votesCount", "alias",
+    ("isSuspended",), ("isDeleted", "is_deleted", "deleted"), True,
+)  # fmt: skip
+_V1 = _Dialect(
+    "parent_id", "time_published", "time_changed", "votes_count", "login",
+    ("is_banned", "isSuspended"), ("is_deleted", "isDeleted"), False,
+)  # fmt: skip
+
+
+def _api_comment(raw: dict[str, Any], base_url: str, dialect: _Dialect) -> Comment | None:
     ident = _int(raw.get("id"))
     if ident is None:
         return None
     author = _dict(raw, "author")
-    banned = _flag(raw, "isSuspended")
+    banned = _flag(raw, *dialect.banned)
     html, markdown = message_fields(_str(raw, "message"), base_url)
     if banned and clean_text(markdown) == BANNED_TEXT:
         html, markdown = "", ""
     level = _int(raw.get("level"))
+    children = [child for child in (_int(c) for c in _list(raw, "children")) if child is not None]
     return Comment(
         id=ident,
-        parent_id=_int(raw.get("parentId")) or 0,
+        parent_id=_int(raw.get(dialect.parent)) or 0,
         level=level if level is not None and level >= 0 else -1,  # -1: thread_order gives the depth
-        time_published=_unix(parse_iso(raw.get("timePublished"))),
-        time_changed=_unix(parse_iso(raw.get("timeChanged"))),
+        time_published=_unix(parse_iso(raw.get(dialect.published))),
+        time_changed=_unix(parse_iso(raw.get(dialect.changed))),
         score=_int(raw.get("score")),
-        votes=_int(raw.get("votesCount")),
+        votes=_int(raw.get(dialect.votes)),
         message_html=html,
         message_markdown=markdown,
-        author=_text(author.get("alias")),
+        author=_text(author.get(dialect.login)),
         author_name=_text(author.get("fullname")),
         author_id=_int(author.get("id")),
-        children=[child for child in (_int(c) for c in _list(raw, "children")) if child is not None],
-        deleted=_flag(raw, "isDeleted", "is_deleted", "deleted"),
+        children=children if dialect.children else [],
+        deleted=_flag(raw, *dialect.deleted),
         banned=banned,
     )
 
@@ -235,7 +260,7 @@ def _kek_v2(data: dict[str, Any], base_url: str) -> CommentsPage:
         values = []
     else:
         raise ParseError(f"kek comments answer: comments is a {type(raw_comments).__name__}")
-    comments = [c for c in (_kek_comment(v, base_url) for v in values if isinstance(v, dict)) if c]
+    comments = [c for c in (_api_comment(v, base_url, _KEK) for v in values if isinstance(v, dict)) if c]
     roots = [ident for ident in (_int(t) for t in _list(data, "threads")) if ident is not None]
     pinned = _list(data, "pinnedCommentIds")
     return CommentsPage(
@@ -245,43 +270,13 @@ def _kek_v2(data: dict[str, Any], base_url: str) -> CommentsPage:
     )
 
 
-def _v1_comment(raw: dict[str, Any], base_url: str) -> Comment | None:
-    ident = _int(raw.get("id"))
-    if ident is None:
-        return None
-    author = _dict(raw, "author")
-    banned = _flag(raw, "is_banned", "isSuspended")
-    html, markdown = message_fields(_str(raw, "message"), base_url)
-    if banned and clean_text(markdown) == BANNED_TEXT:
-        html, markdown = "", ""
-    level = _int(raw.get("level"))
-    return Comment(
-        id=ident,
-        parent_id=_int(raw.get("parent_id")) or 0,
-        level=level if level is not None and level >= 0 else -1,  # -1: thread_order gives the depth
-        time_published=_unix(parse_iso(raw.get("time_published"))),
-        time_changed=_unix(parse_iso(raw.get("time_changed"))),
-        score=_int(raw.get("score")),
-        # v1's "vote" is the requesting user's own vote (next to is_can_vote), not a count: no votes here
-        votes=_int(raw.get("votes_count")),
-        message_html=html,
-        message_markdown=markdown,
-        author=_text(author.get("login")),
-        author_name=_text(author.get("fullname")),
-        author_id=_int(author.get("id")),
-        children=[],  # v1 has no children lists: thread_order builds them from parent_id, in answer order
-        deleted=_flag(raw, "is_deleted", "isDeleted"),
-        banned=banned,
-    )
-
-
 def _app_v1(data: dict[str, Any], base_url: str) -> CommentsPage:
     raw_comments = data.get("data")
     if raw_comments is None:
         raw_comments = []
     if not isinstance(raw_comments, list):
         raise ParseError(f"v1 comments answer: data is a {type(raw_comments).__name__}")
-    comments = [c for c in (_v1_comment(v, base_url) for v in raw_comments if isinstance(v, dict)) if c]
+    comments = [c for c in (_api_comment(v, base_url, _V1) for v in raw_comments if isinstance(v, dict)) if c]
     return CommentsPage(comments=thread_order(comments), pages=_int(data.get("pages")))
 
 
