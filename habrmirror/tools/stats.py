@@ -18,6 +18,7 @@ from habrmirror.store.captures import iter_captures
 from habrmirror.store.index import shard_lines
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.search import SEARCH_DIR
+from habrmirror.wording import plural
 
 __all__ = ["archive_stats", "format_stats", "plot_stats"]
 
@@ -137,7 +138,7 @@ def format_stats(stats: dict[str, Any], top: int = TOP) -> list[str]:
     if days:
         busiest = max(days, key=days.__getitem__)
         lines.append(
-            f"captures on {len(days)} days, {min(days)} to {max(days)}; busiest {busiest} ({days[busiest]})"
+            f"captures on {plural(len(days), 'day')}, {min(days)} to {max(days)}; busiest {busiest} ({days[busiest]})"
         )
     return lines
 
