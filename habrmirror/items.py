@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: every row has `comments` (a list of typed comments) and `comments_status`; `statistics` is always an
+# object. Rows of version 1 are rewritten by `habrmirror reindex` (verify names the rows still at 1).
+SCHEMA_VERSION = 2
 
 
 @dataclass

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from habrmirror.items import SCHEMA_VERSION
 from habrmirror.replica import ReplicaProcess
 from habrmirror.store.captures import history
 from habrmirror.store.index import IndexStore, iter_rows
@@ -221,7 +222,7 @@ def test_warcio_check_passes(archived: dict) -> None:
 
 def test_archive_json_and_cdxj(archived: dict) -> None:
     manifest = json.loads((archived["out"] / "archive.json").read_text())
-    assert manifest["schema_version"] == 1 and manifest["warc_version"] == "WARC/1.1"
+    assert manifest["schema_version"] == SCHEMA_VERSION == 2 and manifest["warc_version"] == "WARC/1.1"
     cdxj = "".join(p.read_text() for p in (archived["out"] / "indexes").glob("*.cdxj"))
     for row in archived["rows"].values():
         assert json.dumps(row["fetched_url"])[1:-1] in cdxj

@@ -55,7 +55,7 @@ BAD = [
     ("statistics", lambda r: r["statistics"].update(likes=3)),
     ("images", lambda r: r["images"][0].pop("archived")),
     ("warc", lambda r: r.update(warc={"filename": "x"})),
-    ("schema_version", lambda r: r.update(schema_version=2)),
+    ("schema_version", lambda r: r.update(schema_version=1)),
     ("record", lambda r: r.update(extra_field=1)),
     ("hubs", lambda r: r.update(hubs="python")),
     ("statistics", lambda r: r.update(statistics=None)),  # always an object now

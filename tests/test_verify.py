@@ -199,3 +199,28 @@ def test_leftover_open_warc_and_missing_cdxj(archive: Path) -> None:
     os.rename(path, path.with_name(path.name + ".open"))
     report = verify_archive(archive)
     assert ("open-warc", f"warc/{path.name}.open") in {(p.kind, p.file) for p in report.problems}
+
+
+def test_a_row_of_an_older_schema_names_the_fix_and_reindex_upgrades_it(archive: Path) -> None:
+    """schema_version 1 rows (before comments were typed) get one problem saying what rewrites them, not a
+    list of field errors; reindex rewrites them at the current version and the manifest follows."""
+    from habrmirror.items import SCHEMA_VERSION
+    from habrmirror.tools.reindex import reindex_archive
+
+    def downgrade(row: dict[str, Any]) -> None:
+        row["schema_version"] = 1
+        row.pop("comments_status")
+
+    shard, line_offset = edit_row(archive, downgrade)
+    manifest_path = archive / "archive.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "schema_version": 1}))
+    [old] = problems(verify_archive(archive), "row-schema")
+    assert (old.file, old.offset) == (shard, line_offset)
+    assert "schema_version 1, older than 2: `habrmirror reindex`" in old.message
+    reindex_archive(archive)
+    assert verify_archive(archive).ok
+    assert {json.loads(line)["schema_version"] for line in (archive / shard).read_text().splitlines()} == {
+        SCHEMA_VERSION
+    }
+    assert json.loads(manifest_path.read_text())["schema_version"] == SCHEMA_VERSION

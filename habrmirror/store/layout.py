@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -92,11 +93,24 @@ class ArchiveDir:
                     },
                 },
             )
+        else:
+            self.upgrade_manifest()
         # A dataset card beside archive.json: datasets.load_dataset(DIR) then reads index/*.jsonl with the
         # schema's types, no script and no arguments (its json builder alone types columns from one file).
         card = index_dataset_card(origin).encode("utf-8")
         if not self.card.exists() or self.card.read_bytes() != card:
             write_atomic(self.card, card)
+
+    def upgrade_manifest(self) -> None:
+        """An archive made by an older habrmirror: its manifest's ``schema_version`` moves to the one new rows
+        are written with (rows carry their own version; ``verify`` names those still older)."""
+        try:
+            manifest = json.loads(self.manifest.read_bytes())
+        except (OSError, ValueError):
+            return  # verify reports an unreadable manifest; a crawl does not rewrite what it cannot read
+        if isinstance(manifest, dict) and manifest.get("schema_version", SCHEMA_VERSION) < SCHEMA_VERSION:
+            manifest["schema_version"] = SCHEMA_VERSION
+            write_json_atomic(self.manifest, manifest)
 
     @contextlib.contextmanager
     def writer_lock(self, wait: float = 0.0, holder: str = "") -> Iterator[IO[str]]:

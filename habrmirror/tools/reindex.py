@@ -219,6 +219,7 @@ def reindex_archive(
         # Until it is rebuilt from the new index, the old search index would answer for the old one.
         remove_search_index(archive.root)
         _rebuild(archive, scan, report, rebuild_captures)
+        archive.upgrade_manifest()  # every row is now at this version
         report.search_rows = rebuild_search_index(archive.root)
         for warc in warcs:
             if not cdxj_path(warc, archive.cdxj_dir).exists():

@@ -31,7 +31,7 @@ from habrmirror.archive.strict import (
     parse_record,
 )
 from habrmirror.archive.warc import DECHUNKED_HEADER, WARC_SUFFIX
-from habrmirror.items import WarcPointer
+from habrmirror.items import SCHEMA_VERSION, WarcPointer
 from habrmirror.schema import validation_errors
 from habrmirror.store.index import shard_name
 from habrmirror.store.layout import ArchiveDir
@@ -348,8 +348,19 @@ class _RowChecker:
         self.seen.add(article)
         if shard_name(article) != shard:
             self.problem("row-shard", name, offset, f"{where}: belongs in index/{shard_name(article)}")
-        for field_name, message in validation_errors(row)[:5]:
-            self.problem("row-schema", name, offset, f"{where}: {field_name}: {message}")
+        version = row.get("schema_version")
+        if isinstance(version, int) and version < SCHEMA_VERSION:
+            # An older row's shape differs in known ways: one line with the fix, not a list of field errors.
+            self.problem(
+                "row-schema",
+                name,
+                offset,
+                f"{where}: schema_version {version}, older than {SCHEMA_VERSION}: "
+                "`habrmirror reindex` rewrites the rows from the WARC files",
+            )
+        else:
+            for field_name, message in validation_errors(row)[:5]:
+                self.problem("row-schema", name, offset, f"{where}: {field_name}: {message}")
         self.check_pointer(name, offset, where, row)
         for image in row.get("images") or []:
             if isinstance(image, dict) and image.get("archived") is True:
