@@ -19,8 +19,10 @@ from habrmirror.clock import iso
 from habrmirror.items import (
     COMMENTS_FAILED,
     COMMENTS_FROM_API,
+    COMMENTS_FROM_COMMENTS_PAGE,
     COMMENTS_FROM_PAGE,
     COMMENTS_NONE,
+    COMMENTS_SKIPPED_ROBOTS,
     Article,
     Comment,
     Image,
@@ -28,9 +30,11 @@ from habrmirror.items import (
     article_record,
 )
 from habrmirror.pages import parse_article, parse_comments_api
+from habrmirror.pages.comments import parse_comments_page
 from habrmirror.pages.errors import BlockedPage, NotAnArticlePage, ParseError
 from habrmirror.pages.requisites import page_requisites
 from habrmirror.schema import validation_errors
+from habrmirror.urls import is_comments_page_url
 
 logger = logging.getLogger(__name__)
 
@@ -318,15 +322,37 @@ class CommentsAnswer:
 
 
 def read_comments_answer(page: FetchedPage) -> CommentsAnswer:
-    """Status, decoding (under the limits) and parsing of a comments API answer; pure, so the crawl runs it in
-    its parse worker."""
+    """Status, decoding (under the limits) and parsing of a comments API answer or of a post's comments page
+    (told apart by the URL); pure, so the crawl runs it in its parse worker."""
+    from_page = is_comments_page_url(page.url)
+    what = "comments page" if from_page else "comments answer"
     if page.status != 200:
-        return CommentsAnswer(COMMENTS_FAILED, f"comments answer HTTP {page.status}")
+        return CommentsAnswer(COMMENTS_FAILED, f"{what} HTTP {page.status}")
     try:
         body = decode_page(page.body, page.content_encoding, MAX_DECODED_BYTES)
-        return CommentsAnswer(COMMENTS_FROM_API, None, parse_comments_api(body, page.url).comments)
+        if from_page:
+            found = parse_comments_page(body, page.url, page.fetched_at).comments
+            return CommentsAnswer(COMMENTS_FROM_COMMENTS_PAGE, None, found)
+        answer = parse_comments_api(body, page.url)
+        # Habr's own web client asks this URL with no page parameter and none is documented: one answer is the
+        # thread. An answer that says otherwise is noted, so a researcher can find such posts.
+        note = (
+            f"the answer says it has {answer.pages} pages; only this one was read"
+            if (answer.pages or 1) > 1
+            else None
+        )
+        return CommentsAnswer(COMMENTS_FROM_API, note, answer.comments)
     except (ParseError, DecodedTooLarge) as error:
-        return CommentsAnswer(COMMENTS_FAILED, f"unreadable comments answer: {error}")
+        return CommentsAnswer(COMMENTS_FAILED, f"unreadable {what}: {error}")
+
+
+def comments_fallback_due(result: CaptureResult) -> bool:
+    """After the comments API answer: whether the post's comments page is asked too (the answer failed, or
+    robots.txt disallowed the API). The crawl's comments pipeline and reindex both ask this."""
+    return result.article is not None and result.article.comments_status in (
+        COMMENTS_FAILED,
+        COMMENTS_SKIPPED_ROBOTS,
+    )
 
 
 def judge_comments(
@@ -336,11 +362,12 @@ def judge_comments(
     reason: str | None = None,
     answer: CommentsAnswer | None = None,
 ) -> None:
-    """Attach to an archived result what its comments came to: the comments of a comments API answer ``page``
-    (status ``api``; ``answer`` when it was already read, e.g. in the parse worker), or ``status`` (``none``,
-    ``skipped_robots``, ``failed``) with its ``reason``. Never changes the article's outcome: a comments fetch
-    that fails is noted on the row and in the capture log, and retried by the next refresh. Comments the
-    article page rendered itself (status ``page``) are kept as they are."""
+    """Attach to an archived result what its comments came to: the comments of a comments API answer or comments
+    page ``page`` (status ``api`` / ``comments_page``; ``answer`` when it was already read, e.g. in the parse
+    worker), or ``status`` (``none``, ``skipped_robots``, ``failed``) with its ``reason``. Called a second time
+    for the comments page after a failed API answer, it keeps both reasons. Never changes the article's outcome:
+    a comments fetch that fails is noted on the row and in the capture log, and retried by the next refresh.
+    Comments the article page rendered itself (status ``page``) are kept as they are."""
     article = result.article
     if article is None:
         return
@@ -349,8 +376,21 @@ def judge_comments(
         answer = answer or read_comments_answer(page)
         status, reason = answer.status, answer.reason
         article.comments = answer.comments
+    earlier = (
+        result.comments if article.comments_status in (COMMENTS_FAILED, COMMENTS_SKIPPED_ROBOTS) else None
+    )
+    if earlier:  # the comments page, asked after the API answer failed: both reasons are kept
+        first = f"comments API: {earlier.get('reason')}"
+        if status == COMMENTS_FROM_COMMENTS_PAGE:
+            reason = first
+        else:
+            both_robots = (
+                status == COMMENTS_SKIPPED_ROBOTS and earlier.get("status") == COMMENTS_SKIPPED_ROBOTS
+            )
+            status = COMMENTS_SKIPPED_ROBOTS if both_robots else COMMENTS_FAILED
+            reason = f"{first}; comments page: {reason}"
     article.comments_status = status
-    if status != COMMENTS_FROM_API:
+    if status not in (COMMENTS_FROM_API, COMMENTS_FROM_COMMENTS_PAGE):
         article.comments = []
     note: dict[str, Any] = {"status": status, "reason": reason}
     if pointer is not None:

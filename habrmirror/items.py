@@ -75,7 +75,10 @@ class Comment:
 # What ``Article.comments`` holds and where it came from (the schema's ``comments_status`` documents them).
 COMMENTS_NOT_FETCHED = "not_fetched"  # no capture has read them (the page has no comments section)
 COMMENTS_FROM_PAGE = "page"  # read from the article page itself: complete as the page rendered it
-COMMENTS_FROM_API = "api"  # from Habr's comments API, every page of it
+COMMENTS_FROM_API = (
+    "api"  # from Habr's comments API: the whole thread in one answer, as Habr's web client asks
+)
+COMMENTS_FROM_COMMENTS_PAGE = "comments_page"  # from the post's comments page (/ru/articles/ID/comments/)
 COMMENTS_NONE = "none"  # the post has no comments (the API said so)
 COMMENTS_SKIPPED_ROBOTS = "skipped_robots"  # the comments URL is disallowed by robots.txt
 COMMENTS_FAILED = "failed"  # fetching or reading them failed (the capture log says why)
@@ -83,6 +86,7 @@ COMMENTS_STATUSES = (
     COMMENTS_NOT_FETCHED,
     COMMENTS_FROM_PAGE,
     COMMENTS_FROM_API,
+    COMMENTS_FROM_COMMENTS_PAGE,
     COMMENTS_NONE,
     COMMENTS_SKIPPED_ROBOTS,
     COMMENTS_FAILED,

@@ -156,6 +156,24 @@ def comments_api_url(article: int, page_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/kek/v2/articles/{article}/comments/"
 
 
+def comments_page_url(article: int, page_url: str) -> str:
+    """The post's comments page (``/ru/articles/ID/comments/``; ``/en/`` for a post fetched under ``/en/``), on
+    the host that served the article page ``page_url``: where comments are read when the API answer fails."""
+    parts = urlsplit(page_url)
+    lang = "en" if parts.path.startswith("/en/") else "ru"
+    return f"{parts.scheme}://{parts.netloc}/{lang}/articles/{article}/comments/"
+
+
+def is_comments_page_url(url: str) -> bool:
+    """True for a post's comments page (any article path form followed by ``comments/``), not for the comments
+    APIs (``/kek/...``, ``/api/...``), whose paths end the same way."""
+    path = _split(url.strip()).path or "/"
+    if path.startswith(("/kek/", "/api/")):
+        return False
+    match = _ARTICLE_PATH.match(path)
+    return match is not None and bool(match.group("comments"))
+
+
 def request_url(url_or_id: str | int, origin: str = DEFAULT_ORIGIN) -> str:
     """What to fetch for user input (an id or an article URL in any form).
 

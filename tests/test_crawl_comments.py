@@ -44,8 +44,40 @@ def test_comments_come_from_the_api_or_the_page_and_are_in_the_warc(tmp_path: Pa
     assert "comments: 1 from the comments API, 1 read from the article page" in result.stdout
 
 
-def test_robots_refusal_and_failures_are_noted_not_fatal(tmp_path: Path) -> None:
+def test_comments_page_when_the_api_is_disallowed_or_fails(tmp_path: Path) -> None:
+    """robots.txt disallows the API: the comments page is read (the replica's is a real saved thread), the row
+    says comments_page and keeps why; reindex gives the same row from the WARC."""
     with ReplicaProcess(disallow=["/kek/"]) as replica:
+        refused = archive(tmp_path / "robots", replica.origin)
+        asked = [r["target"] for r in crawler_requests(replica) if r["kind"] in ("comments", "comments_page")]
+    assert refused.returncode == 0, refused.stderr[-2000:]
+    assert asked == [f"/ru/articles/{SSR}/comments/"]
+    row = index_rows(tmp_path / "robots")[SSR]
+    assert (row["comments_status"], len(row["comments"])) == ("comments_page", 8)
+    assert [(c["id"], c["parent_id"], c["level"]) for c in row["comments"][:3]] == [
+        (29035640, 0, 0),
+        (29036296, 29035640, 1),
+        (29036508, 29036296, 2),
+    ]
+    (line,) = [c for c in captures(tmp_path / "robots") if c.id == SSR]
+    assert line.comments and line.comments["status"] == "comments_page"
+    assert line.comments["reason"].startswith("comments API: not requested: ")
+    assert summary_of(tmp_path / "robots", refused)["failed"] == 0
+    assert run_cli("reindex", str(tmp_path / "robots")).returncode == 0
+    assert index_rows(tmp_path / "robots")[SSR] == row
+
+    with ReplicaProcess() as replica:
+        replica.control("fail", count=20, path=f"/kek/v2/articles/{SSR}/comments/", status=503, retry_after=0)
+        failed = archive(tmp_path / "fail", replica.origin, "--set", "RETRY_TIMES=1")
+    assert failed.returncode == 0, failed.stderr[-2000:]
+    row = index_rows(tmp_path / "fail")[SSR]
+    assert (row["comments_status"], len(row["comments"])) == ("comments_page", 8)
+    (line,) = [c for c in captures(tmp_path / "fail") if c.id == SSR]
+    assert line.comments and line.comments["reason"] == "comments API: comments answer HTTP 503"
+
+
+def test_robots_refusal_and_failures_of_both_sources_are_noted_not_fatal(tmp_path: Path) -> None:
+    with ReplicaProcess(disallow=["/kek/", f"/ru/articles/{SSR}/comments/"]) as replica:
         refused = archive(tmp_path / "robots", replica.origin)
     assert refused.returncode == 0, refused.stderr[-2000:]
     row = index_rows(tmp_path / "robots")[SSR]
@@ -53,14 +85,17 @@ def test_robots_refusal_and_failures_are_noted_not_fatal(tmp_path: Path) -> None
     assert summary_of(tmp_path / "robots", refused)["failed"] == 0
 
     with ReplicaProcess() as replica:
-        replica.control("fail", count=20, path=f"/kek/v2/articles/{SSR}/comments/", status=503, retry_after=0)
+        for path in (f"/kek/v2/articles/{SSR}/comments/", f"/ru/articles/{SSR}/comments/"):
+            replica.control("fail", count=20, path=path, status=503, retry_after=0)
         failed = archive(tmp_path / "fail", replica.origin, "--set", "RETRY_TIMES=1")
     assert failed.returncode == 0, failed.stderr[-2000:]
     row = index_rows(tmp_path / "fail")[SSR]
     assert (row["comments_status"], row["comments"]) == ("failed", [])
     (line,) = [c for c in captures(tmp_path / "fail") if c.id == SSR]
+    assert line.outcome == "archived" and line.comments
     assert (
-        line.outcome == "archived" and line.comments and line.comments["reason"] == "comments answer HTTP 503"
+        line.comments["reason"]
+        == "comments API: comments answer HTTP 503; comments page: comments page HTTP 503"
     )
 
 

@@ -738,3 +738,33 @@ def test_empty_answers(answer: str) -> None:
 def test_malformed_answers_raise_parse_error(body: bytes | str) -> None:
     with pytest.raises(ParseError):
         parse_comments_api(body)
+
+
+def test_comments_page_reads_the_thread_as_the_article_page_renders_it() -> None:
+    """The replica's comments page wraps the real 2025 page's thread: read as a comments page, it gives the
+    same comments, field for field, as the article page itself; a page with no thread is a ParseError."""
+    from habrmirror.pages.comments import parse_comments_page
+    from habrmirror.replica.comments_page import THREAD_SAMPLE, comments_page
+
+    url = "https://habr.com/ru/articles/957816/"
+    article = parse_article(url, (FIXTURES / THREAD_SAMPLE).read_bytes())
+    page = parse_comments_page(comments_page(article.title or "", "/ru/articles/957816/"), url + "comments/")
+    assert len(page.comments) == 8 == len(article.comments)
+    assert [vars(c) for c in page.comments] == [vars(c) for c in article.comments]
+    with pytest.raises(ParseError, match="no comments list"):
+        parse_comments_page(b"<html><body><h1>Maintenance</h1></body></html>", url + "comments/")
+
+
+def test_comments_page_urls() -> None:
+    from habrmirror.urls import comments_page_url, is_comments_page_url
+
+    assert comments_page_url(5, "http://127.0.0.1:9/ru/companies/x/articles/5/") == (
+        "http://127.0.0.1:9/ru/articles/5/comments/"
+    )
+    assert (
+        comments_page_url(5, "https://habr.com/en/articles/5/") == "https://habr.com/en/articles/5/comments/"
+    )
+    assert is_comments_page_url("https://habr.com/ru/articles/5/comments/")
+    assert is_comments_page_url("https://habr.com/ru/companies/x/articles/5/comments/")
+    assert not is_comments_page_url("https://habr.com/kek/v2/articles/5/comments/")
+    assert not is_comments_page_url("https://habr.com/ru/articles/5/")

@@ -39,8 +39,10 @@ from habrmirror.pages.text import (
     MOSCOW,
     class_xpath,
     clean_text,
+    decode_body,
     exact_int,
     first_match,
+    parse_document,
     parse_human_date,
     parse_iso,
     parse_votes_title,
@@ -51,6 +53,7 @@ __all__ = [
     "CommentsPage",
     "legacy_page_comments",
     "parse_comments_api",
+    "parse_comments_page",
     "thread_order",
     "tm_page_comments",
 ]
@@ -524,3 +527,19 @@ def _tm_comment(article: HtmlElement, parent: int, depth: int, base_url: str) ->
         author=clean_text(username.text_content()) or None if username is not None else None,
         banned=banned,
     )
+
+
+def parse_comments_page(
+    body: bytes | str, base_url: str = DEFAULT_BASE_URL, fetched_at: datetime | None = None
+) -> CommentsPage:
+    """Habr's comments page (``/ru/articles/ID/comments/``): the tm layout renders the thread as an article page
+    does (``div.tm-comments__tree``), a legacy one as ``ul#comments-list``; raises
+    :class:`~habrmirror.pages.errors.ParseError` when the page has no comments list at all (a login wall, an
+    error page, a layout this reader does not know)."""
+    doc = parse_document(decode_body(body))
+    found = tm_page_comments(doc, base_url)
+    if found is None:
+        found = legacy_page_comments(doc, base_url, fetched_at)
+    if found is None:
+        raise ParseError("the comments page has no comments list (tm-comments__tree or comments-list)")
+    return CommentsPage(comments=found)

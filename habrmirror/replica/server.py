@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from habrmirror.replica import images
 from habrmirror.replica.articles import MEDIA_HOSTS, ArticleRenderer, sample_bytes
 from habrmirror.replica.catalog import Catalog, Entry
+from habrmirror.replica.comments_page import comments_page
 from habrmirror.replica.listings import ListingRenderer
 
 REASONS = {
@@ -60,6 +61,10 @@ Disallow: /en/companies/*/fans/
 SITE_ASSET_DIRS = ("images", "img", "js", "css", "fonts")
 # The comments API (kek/v2), served for every article the replica has, from the real saved answer.
 _COMMENTS_API = re.compile(r"^/kek/v2/articles/(?P<id>\d+)/comments/?$")
+# A post's comments page, for every article the replica has (comments_page.py: around a real saved thread).
+_COMMENTS_PAGE = re.compile(
+    r"^/(?:ru|en)/(?:companies/[^/]+/)?(?:articles|news|posts)/(?P<id>\d+)/comments/$"
+)
 COMMENTS_SAMPLE = "api-kek-v2-comments-2021.json"
 
 NOT_FOUND_PAGE = """<!DOCTYPE html>
@@ -186,6 +191,12 @@ class Replica:
             return Response(
                 200, sample_bytes(COMMENTS_SAMPLE), "application/json; charset=utf-8", kind="comments"
             )
+        thread = _COMMENTS_PAGE.match(path)
+        if thread:
+            entry = self.catalog.get(int(thread["id"]))
+            if entry is None:
+                return self.not_found()
+            return Response(200, comments_page(entry.title, entry.path), kind="comments_page")
         if path == "/mirror/index.html":
             return Response(200, sample_bytes("mirror-weekly-geekly-index.html"), kind="mirror")
         listing = _LISTING.match(path)

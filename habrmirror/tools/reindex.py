@@ -35,6 +35,7 @@ from habrmirror.capture import (
     CaptureResult,
     FetchedPage,
     Outcome,
+    comments_fallback_due,
     comments_to_fetch,
     finish,
     judge,
@@ -64,7 +65,10 @@ _NEW_SUFFIX = ".reindex-new"
 _OLD_SUFFIX = ".reindex-old"
 
 
-_COMMENTS_ANSWER = re.compile(r"/kek/v2/articles/(\d+)/comments/?(?:[?#]|$)")
+# Comments sources the crawl fetched after a page: the API answer, then (when it failed) the comments page.
+_COMMENTS_ANSWER = re.compile(
+    r"/(?:kek/v2/articles|(?:ru|en)/(?:companies/[^/]+/)?(?:articles|news|posts))/(\d+)/comments/?(?:[?#]|$)"
+)
 
 
 def url_key(text: str) -> int:
@@ -299,16 +303,18 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
     return scan
 
 
-def _comments_answer(scan: _Scan, article: int, event: _Event) -> tuple[str, WarcPointer] | None:
-    """The comments API answer the crawl fetched for this page capture: the first one for the article after
-    the page and before the article's next page capture (the comments pipeline runs right after the page)."""
+def _comments_answers(scan: _Scan, article: int, event: _Event) -> list[tuple[str, WarcPointer]]:
+    """The comments sources the crawl fetched for this page capture, in order: those for the article after the
+    page and before the article's next page capture (the comments pipeline runs right after the page)."""
     later_pages = [order for order in scan.page_orders.get(article, []) if order > event.order]
     until = min(later_pages, default=None)
+    found = []
     for order, url, pointer, refers in scan.comment_answers.get(article, []):
         if order > event.order and (until is None or order < until):
             original = scan.comment_originals.get(refers) if refers else pointer
-            return (url, original) if original is not None else None
-    return None
+            if original is not None:
+                found.append((url, original))
+    return found
 
 
 def _event_kind(status: int, html: bool) -> str | None:
@@ -442,9 +448,9 @@ def _apply(
     result = judge(page)
     if result.article is not None:
         if comments_to_fetch(result):
-            found = _comments_answer(scan, result.article.id, event)
-            if found is not None:
-                url, pointer = found
+            for number, (url, pointer) in enumerate(_comments_answers(scan, result.article.id, event)):
+                if number and not comments_fallback_due(result):
+                    break  # the first answer was good: the crawl asked nothing more
                 stored = read_record(archive.root, pointer)
                 judge_comments(result, stored_page(stored, url, event.date, pointer))
         result = finish(result, [resolver.image(image) for image in result.article.images])

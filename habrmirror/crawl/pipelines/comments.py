@@ -4,7 +4,8 @@ Step "comments fetched (also into the WARC)" of the flow, after the images and b
 that reaches the index carries them. The request goes through the normal downloader (robots.txt, throttling,
 retries, the WARC recorder); what the answer means is :func:`habrmirror.capture.judge_comments`. A comments fetch
 that fails never fails the article: the row says ``comments_status: failed``, the capture line says why, and
-the next refresh asks again. Posts whose page rendered their comments (legacy pages), and posts whose
+the next refresh asks again. When the API answer fails or robots.txt disallows it, the post's comments page
+(``/ru/articles/ID/comments/``) is asked next. Posts whose page rendered their comments (legacy pages), and posts whose
 counters say they have none, are not asked.
 """
 
@@ -21,6 +22,7 @@ from habrmirror.capture import (
     CaptureResult,
     CommentsAnswer,
     FetchedPage,
+    comments_fallback_due,
     comments_to_fetch,
     judge_comments,
     network_reason,
@@ -29,7 +31,7 @@ from habrmirror.capture import (
 from habrmirror.crawl.recorder import fetched_page
 from habrmirror.crawl.session import ArchiveSession
 from habrmirror.items import COMMENTS_FAILED, COMMENTS_SKIPPED_ROBOTS
-from habrmirror.urls import comments_api_url
+from habrmirror.urls import comments_api_url, comments_page_url
 
 COMMENTS_OF_META = "habr_comments_of"  # request.meta: the article id whose comments this request fetches
 ROBOTS_REFUSAL = "robots.txt"  # what Scrapy's RobotsTxtMiddleware says when it drops a request
@@ -65,28 +67,32 @@ class CommentsPipeline:
         article = item.article
         if article is None or not comments_to_fetch(item):
             return item  # the page holds them, it is not Habr's page, or there are none
-        url = comments_api_url(article.id, article.fetched_url or item.url)
+        page_url = article.fetched_url or item.url
+        await self.ask(item, comments_api_url(article.id, page_url))
+        if comments_fallback_due(item):  # the API answer failed or was disallowed: the comments page
+            await self.ask(item, comments_page_url(article.id, page_url))
+        assert item.article is not None
+        self.session.stats_inc(f"comments/{item.article.comments_status}")
+        return item
+
+    async def ask(self, item: CaptureResult, url: str) -> None:
+        """Fetch one comments source for ``item`` and judge what came back (never raises)."""
+        assert item.article is not None
         request = scrapy.Request(
             url,
-            meta={COMMENTS_OF_META: article.id, "handle_httpstatus_all": True, "habr_raw_body": True},
+            meta={COMMENTS_OF_META: item.article.id, "handle_httpstatus_all": True, "habr_raw_body": True},
             priority=10,
             dont_filter=True,
         )
         try:
             response = await self.download(request)
         except IgnoreRequest as error:
-            if ROBOTS_REFUSAL in str(error):
-                judge_comments(item, status=COMMENTS_SKIPPED_ROBOTS, reason=f"not requested: {error}")
-                self.session.stats_inc("comments/skipped_robots")
-            else:
-                judge_comments(item, status=COMMENTS_FAILED, reason=f"not requested: {error}")
-                self.session.stats_inc("comments/failed")
-            return item
+            robots = ROBOTS_REFUSAL in str(error)
+            status = COMMENTS_SKIPPED_ROBOTS if robots else COMMENTS_FAILED
+            judge_comments(item, status=status, reason=f"not requested: {error}")
+            return
         except Exception as error:  # network errors: noted on the row and in the capture line, never fatal
             judge_comments(item, status=COMMENTS_FAILED, reason=network_reason(error))
-            self.session.stats_inc("comments/failed")
-            return item
+            return
         page = fetched_page(response)
         judge_comments(item, page, answer=await self.read(page))
-        self.session.stats_inc(f"comments/{article.comments_status}")
-        return item
