@@ -458,3 +458,31 @@ def test_site_writer_replaces_whole_files_and_reports_a_failed_write(tmp_path: P
         writer.write("blocker/c.html", b"c")
         writer.finish()
     assert not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_plain_fragments_skip_the_rewrite_and_come_out_the_same() -> None:
+    """Comments with no image, link, code or embed go straight to nh3: for every such real comment (both saved
+    API answers), the result parses to the same tree as the full rewrite's; hostile markup still goes through
+    the rewrite (a <script> is never a plain fragment)."""
+    from habrmirror.pages.comments import parse_comments_api
+    from habrmirror.site.sanitize import _REWRITTEN
+
+    fixtures = Path(__file__).parent / "fixtures" / "habr"
+    context = BodyContext(["https://habr.com/"], lambda url: None, lambda url: None, "../")
+    renderer = BodyRenderer()
+    plain = 0
+    for name in ("api-kek-v2-comments-2021.json", "api-v1-comments-2021.json"):
+        for comment in parse_comments_api((fixtures / name).read_bytes()).comments:
+            html = comment.message_html or ""
+            if not html.strip() or _REWRITTEN.search(html):
+                continue
+            plain += 1
+            fast, full = renderer.render(html, context), renderer.rewrite(html, context)
+            as_tree = [
+                lxml.html.tostring(lxml.html.fragment_fromstring(x, create_parent="div"))
+                for x in (fast, full)
+            ]
+            assert as_tree[0] == as_tree[1], html
+    assert plain >= 20
+    assert _REWRITTEN.search("<p>a</p><SCRIPT>alert(1)</SCRIPT>") is not None
+    assert "alert" not in renderer.render("<p>a</p><script>alert(1)</script>", context)

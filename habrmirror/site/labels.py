@@ -4,6 +4,7 @@ language (the language most of its posts are in), each article's ``<html lang>``
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from habrmirror.clock import parse_utc
 from habrmirror.pages.text import MONTH_NAMES
@@ -98,6 +99,7 @@ def site_language(language: str | None) -> str:
     return language if language in LABELS else "en"
 
 
+@lru_cache(maxsize=65536)  # listings show the same post's date on every hub, author and tag page
 def human_date(value: str | None, language: str, with_time: bool = True) -> str:
     """``2019-08-06T20:33:27+00:00`` -> ``6 августа 2019, 20:33 UTC`` (or the value as is, if unreadable)."""
     if not value:
