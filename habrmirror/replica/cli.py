@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="habrmirror replica",
         description="Serve the saved real Habr pages (plus synthetic ones) on 127.0.0.1 for tests and demos.",
         epilog="example: python -m habrmirror.replica --port 8089 --log sent.jsonl --synthetic 200 "
-        "--disallow /ru/articles/1000/",
+        "--disallow /ru/articles/1000/ --latency 100",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one (default 8089)")
@@ -35,14 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--disallow", action="append", default=[], metavar="PATH", help="extra robots.txt Disallow line"
     )
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    parser.add_argument(
+        "--latency",
+        type=non_negative_ms,
+        default=0.0,
+        metavar="MS",
+        help="wait MS milliseconds before the first byte of every response (default 0: none); pipelined "
+        "answers stay in order",
+    )
     return parser
+
+
+def non_negative_ms(text: str) -> float:
+    """``--latency``: milliseconds, 0 or more (fractions allowed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds (a number), got {text!r}") from None
+    if not 0 <= value <= 600_000:
+        raise argparse.ArgumentTypeError(f"must be 0 to 600000 ms, got {text!r}")
+    return value
 
 
 async def serve(args: argparse.Namespace) -> None:
     """Run until SIGINT/SIGTERM."""
     catalog = Catalog.load(args.synthetic)
     server, replica = await start_server(
-        lambda origin: Replica(catalog, origin, args.log, args.disallow), args.host, args.port
+        lambda origin: Replica(catalog, origin, args.log, args.disallow, latency=args.latency / 1000),
+        args.host,
+        args.port,
     )
     articles = sum(1 for entry in catalog.entries.values() if catalog.get(entry.id))
     print(f"replica serving {articles} articles at {replica.origin}", flush=True)

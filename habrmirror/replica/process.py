@@ -34,12 +34,14 @@ class _ReplicaClient:
         disallow: list[str] | None = None,
         log_path: Path | str | None = None,
         host: str = "127.0.0.1",
+        latency_ms: float = 0.0,
     ) -> None:
         self._workdir = tempfile.TemporaryDirectory(prefix="habr-replica-")
         self.log_path = Path(log_path) if log_path else Path(self._workdir.name) / "sent.jsonl"
         self.synthetic = synthetic
         self.disallow = list(disallow or [])
         self.host = host
+        self.latency_ms = latency_ms  # every response waits this long before its first byte
         self.origin = ""
 
     def start(self: _Runner) -> _Runner:
@@ -84,7 +86,7 @@ class ReplicaProcess(_ReplicaClient):
     """The replica in a child process on a free port; stopped (SIGTERM, then kill) on exit."""
 
     def __init__(self, *args: Any, startup_timeout: float = 20.0, **kwargs: Any) -> None:
-        """The runner's arguments (synthetic, disallow, log_path, host), and how long the child may take."""
+        """The runner's arguments (synthetic, disallow, log_path, host, latency_ms), and how long the child may take."""
         super().__init__(*args, **kwargs)
         host = self.host
         self._port_file = Path(self._workdir.name) / "port"
@@ -93,6 +95,8 @@ class ReplicaProcess(_ReplicaClient):
         self._args += ["--port-file", str(self._port_file)]
         for path in self.disallow:
             self._args += ["--disallow", path]
+        if self.latency_ms:
+            self._args += ["--latency", str(self.latency_ms)]
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -152,7 +156,11 @@ class ReplicaThread(_ReplicaClient):
             try:
                 server, replica = loop.run_until_complete(
                     start_server(
-                        lambda origin: Replica(catalog, origin, self.log_path, self.disallow), self.host, 0
+                        lambda origin: Replica(
+                            catalog, origin, self.log_path, self.disallow, latency=self.latency_ms / 1000
+                        ),
+                        self.host,
+                        0,
                     )
                 )
             except BaseException as error:  # surfaced in start()

@@ -15,7 +15,7 @@ import json
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -116,6 +116,15 @@ class Response:
     gzipped: bytes | None = None  # the gzip encoding of ``body`` when a route has it ready
 
 
+@dataclass
+class Delivery:
+    """How one response goes out: ``(seconds to wait, bytes to write)`` steps, then what becomes of the
+    connection (``keep`` it, ``close`` it, ``abort`` it: a reset)."""
+
+    steps: list[tuple[float, bytes]]
+    end: str = "keep"
+
+
 def wants_gzip(accept_encoding: str | None) -> bool:
     """True when Accept-Encoding allows gzip (``gzip;q=0`` refuses it)."""
     for part in (accept_encoding or "").split(","):
@@ -142,8 +151,10 @@ class Replica:
         origin: str,
         log_path: Path | None = None,
         disallow: list[str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.catalog = catalog
+        self.latency = latency  # seconds every response waits before its first byte (``--latency MS``)
         self.origin = origin
         self.articles = ArticleRenderer(catalog, origin)
         self.listings = ListingRenderer(origin)
@@ -393,6 +404,10 @@ class HttpConnection(asyncio.Protocol):
         self.replica = replica
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        # Responses not fully sent yet, in request order: a delayed one holds back those pipelined behind it.
+        self.outbox: deque[Delivery] = deque()
+        self.closing = False  # a response that ends the connection is queued: read no further requests
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport."""
@@ -402,7 +417,7 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Answer every complete request in the buffer."""
         self.buffer += data
-        while self.transport is not None:
+        while self.transport is not None and not self.closing:
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self.buffer) > 65536:
@@ -426,11 +441,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _bad_request(self) -> None:
         if self.transport is not None:
-            self.transport.write(
-                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
-            self.transport.close()
-            self.transport = None
+            bad = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            self.send(Delivery([(0.0, bad)], "close"))
 
     def answer(self, request: Request) -> None:
         """Build, send and log one response."""
@@ -472,8 +484,9 @@ class HttpConnection(asyncio.Protocol):
             wire = b"" if request.method == "HEAD" else b"0\r\n\r\n"
         else:
             wire = sent
-        assert self.transport is not None
-        self.transport.write(block.encode("latin-1") + wire)
+        self.send(
+            Delivery([(replica.latency, block.encode("latin-1") + wire)], "keep" if keep_alive else "close")
+        )
         replica.log(
             {
                 "time": datetime.now(timezone.utc).isoformat(),
@@ -492,13 +505,44 @@ class HttpConnection(asyncio.Protocol):
                 "body_length": len(sent),
             }
         )
-        if not keep_alive:
-            self.transport.close()
-            self.transport = None
+
+    def send(self, delivery: Delivery) -> None:
+        """Queue a response; it goes out once those before it have (pipelined answers stay in order)."""
+        if delivery.end != "keep":
+            self.closing = True
+        self.outbox.append(delivery)
+        if len(self.outbox) == 1:
+            self._pump()
+
+    def _pump(self) -> None:
+        """Write the head delivery's steps, waiting (``call_later``, never blocking the loop) where one says so."""
+        self._timer = None
+        while self.outbox and self.transport is not None:
+            delivery = self.outbox[0]
+            while delivery.steps:
+                delay, data = delivery.steps[0]
+                if delay > 0:
+                    delivery.steps[0] = (0.0, data)
+                    self._timer = asyncio.get_running_loop().call_later(delay, self._pump)
+                    return
+                delivery.steps.pop(0)
+                if data:
+                    self.transport.write(data)
+            self.outbox.popleft()
+            if delivery.end == "close":
+                self.transport.close()
+                self.transport = None
+            elif delivery.end == "abort":  # a TCP reset: whatever is still buffered is dropped too
+                self.transport.abort()
+                self.transport = None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Forget the transport."""
+        """Forget the transport and what was still to be sent on it."""
         self.transport = None
+        self.outbox.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def start_server(
