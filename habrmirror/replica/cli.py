@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from habrmirror.replica.catalog import Catalog
+from habrmirror.replica.faults import KINDS, FaultPlan, FaultSpecError
 from habrmirror.replica.server import Replica, start_server
 
 
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="habrmirror replica",
         description="Serve the saved real Habr pages (plus synthetic ones) on 127.0.0.1 for tests and demos.",
         epilog="example: python -m habrmirror.replica --port 8089 --log sent.jsonl --synthetic 200 "
-        "--disallow /ru/articles/1000/ --latency 100",
+        "--disallow /ru/articles/1000/ --latency 100 --faults 'rate=0.2,kinds=all,reset:/ru/articles/1000/' --seed 7",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one (default 8089)")
@@ -43,7 +44,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait MS milliseconds before the first byte of every response (default 0: none); pipelined "
         "answers stay in order",
     )
+    parser.add_argument(
+        "--faults",
+        type=fault_spec,
+        metavar="SPEC",
+        help="hostile mode: misbehave as SPEC says. Comma-separated items: rate=R (0..1 of the article, "
+        "listing, media and comments responses get a random fault), kinds=K+K (what random faults draw from: "
+        "kind names, all, transient, permanent; default all), KIND:GLOB[@N] (this fault for paths matching "
+        "GLOB on their first N attempts; default 1 for transient kinds, every attempt for permanent ones), "
+        "big=BYTES (oversized bodies, default 25000000), hang=S (timeouts, default 30), trickle=MS (default "
+        f"400). Kinds: {', '.join(KINDS)}. A transient fault hits a path's first attempt only, so a retry "
+        "recovers. Default: none",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the random faults (default 0): the same seed, the same faults for the same requests",
+    )
     return parser
+
+
+def fault_spec(text: str) -> str:
+    """``--faults``: checked here (one clear line when bad), kept as text for the server to parse again."""
+    try:
+        FaultPlan.parse(text)
+    except FaultSpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def non_negative_ms(text: str) -> float:
@@ -60,13 +89,18 @@ def non_negative_ms(text: str) -> float:
 async def serve(args: argparse.Namespace) -> None:
     """Run until SIGINT/SIGTERM."""
     catalog = Catalog.load(args.synthetic)
+    faults = FaultPlan.parse(args.faults, args.seed) if args.faults else None
     server, replica = await start_server(
-        lambda origin: Replica(catalog, origin, args.log, args.disallow, latency=args.latency / 1000),
+        lambda origin: Replica(
+            catalog, origin, args.log, args.disallow, latency=args.latency / 1000, faults=faults
+        ),
         args.host,
         args.port,
     )
     articles = sum(1 for entry in catalog.entries.values() if catalog.get(entry.id))
     print(f"replica serving {articles} articles at {replica.origin}", flush=True)
+    if faults is not None:
+        print(faults.describe(), flush=True)
     if args.port_file:
         port = replica.origin.rsplit(":", 1)[1]
         tmp = args.port_file.with_suffix(".tmp")

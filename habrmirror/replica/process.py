@@ -35,6 +35,8 @@ class _ReplicaClient:
         log_path: Path | str | None = None,
         host: str = "127.0.0.1",
         latency_ms: float = 0.0,
+        faults: str | None = None,
+        seed: int = 0,
     ) -> None:
         self._workdir = tempfile.TemporaryDirectory(prefix="habr-replica-")
         self.log_path = Path(log_path) if log_path else Path(self._workdir.name) / "sent.jsonl"
@@ -42,6 +44,8 @@ class _ReplicaClient:
         self.disallow = list(disallow or [])
         self.host = host
         self.latency_ms = latency_ms  # every response waits this long before its first byte
+        self.faults = faults  # a --faults SPEC (habrmirror.replica.faults), with its seed
+        self.seed = seed
         self.origin = ""
 
     def start(self: _Runner) -> _Runner:
@@ -86,7 +90,8 @@ class ReplicaProcess(_ReplicaClient):
     """The replica in a child process on a free port; stopped (SIGTERM, then kill) on exit."""
 
     def __init__(self, *args: Any, startup_timeout: float = 20.0, **kwargs: Any) -> None:
-        """The runner's arguments (synthetic, disallow, log_path, host, latency_ms), and how long the child may take."""
+        """The runner's arguments (synthetic, disallow, log_path, host, latency_ms, faults,
+        seed), and how long the child may take."""
         super().__init__(*args, **kwargs)
         host = self.host
         self._port_file = Path(self._workdir.name) / "port"
@@ -97,6 +102,8 @@ class ReplicaProcess(_ReplicaClient):
             self._args += ["--disallow", path]
         if self.latency_ms:
             self._args += ["--latency", str(self.latency_ms)]
+        if self.faults:
+            self._args += ["--faults", self.faults, "--seed", str(self.seed)]
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -144,11 +151,13 @@ class ReplicaThread(_ReplicaClient):
     def start(self) -> ReplicaThread:
         """Start the loop thread and wait until the server is bound."""
         from habrmirror.replica.catalog import Catalog
+        from habrmirror.replica.faults import FaultPlan
         from habrmirror.replica.server import Replica, start_server
 
         ready = threading.Event()
         failure: list[BaseException] = []
         catalog = Catalog.load(self.synthetic)
+        faults = FaultPlan.parse(self.faults, self.seed) if self.faults else None
 
         def run() -> None:
             loop = asyncio.new_event_loop()
@@ -157,7 +166,12 @@ class ReplicaThread(_ReplicaClient):
                 server, replica = loop.run_until_complete(
                     start_server(
                         lambda origin: Replica(
-                            catalog, origin, self.log_path, self.disallow, latency=self.latency_ms / 1000
+                            catalog,
+                            origin,
+                            self.log_path,
+                            self.disallow,
+                            latency=self.latency_ms / 1000,
+                            faults=faults,
                         ),
                         self.host,
                         0,

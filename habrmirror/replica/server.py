@@ -13,6 +13,8 @@ import gzip
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter, deque
@@ -27,13 +29,17 @@ from habrmirror.replica import images
 from habrmirror.replica.articles import MEDIA_HOSTS, ArticleRenderer, sample_bytes
 from habrmirror.replica.catalog import Catalog, Entry
 from habrmirror.replica.comments_page import comments_page
+from habrmirror.replica.faults import BODY_PAGES, Fault, FaultPlan, bomb_body
 from habrmirror.replica.listings import ListingRenderer
 
 REASONS = {
     200: "OK",
     301: "Moved Permanently",
+    302: "Found",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
+    410: "Gone",
     405: "Method Not Allowed",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -114,6 +120,7 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     kind: str = "other"  # article / listing / media / robots / redirect / not_found / blocked / control
     gzipped: bytes | None = None  # the gzip encoding of ``body`` when a route has it ready
+    fault: Fault | None = None  # what the hostile mode did to it (``--faults``): logged, shapes the wire
 
 
 @dataclass
@@ -152,8 +159,11 @@ class Replica:
         log_path: Path | None = None,
         disallow: list[str] | None = None,
         latency: float = 0.0,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.catalog = catalog
+        self.faults = faults  # the hostile mode's plan (None: a well-behaved server)
+        self.attempts: Counter[str] = Counter()  # requests per path so far: the attempt number a fault sees
         self.latency = latency  # seconds every response waits before its first byte (``--latency MS``)
         self.origin = origin
         self.articles = ArticleRenderer(catalog, origin)
@@ -176,7 +186,58 @@ class Replica:
     # -- routing -------------------------------------------------------------------------------------
 
     def respond(self, request: Request) -> Response:
-        """The response for a request, before encoding decisions."""
+        """The response for a request, before encoding decisions; the fault plan's fault applied, if any."""
+        response = self.route(request)
+        if self.faults is None or request.target.startswith("/_replica/"):
+            return response
+        path = urlsplit(request.target).path or "/"
+        self.attempts[path] += 1
+        fault = self.faults.decide(path, response.kind, self.attempts[path])
+        return response if fault is None else self.inject(fault, response, request)
+
+    def inject(self, fault: Fault, response: Response, request: Request) -> Response:
+        """The response as ``fault`` changes it (statuses and bodies here; resets, stalls, trickles and header
+        blocks are the connection's, by ``response.fault``)."""
+        kind, plan = fault.kind, self.faults
+        assert plan is not None
+        if kind in ("429", "503"):
+            status = int(kind)
+            body = BLOCKED_PAGE.format(status=status, reason=REASONS[status], retry=1).encode()
+            response = Response(status, body, HTML_TYPE, [("Retry-After", "1")], kind=response.kind)
+        elif kind in ("410", "403"):
+            status = int(kind)
+            body = f"<html><body><h1>{status} {REASONS[status]}</h1></body></html>\n".encode()
+            response = Response(status, body, HTML_TYPE, kind=response.kind)
+        elif kind in BODY_PAGES:
+            response = Response(200, BODY_PAGES[kind].encode(), kind=response.kind)
+        elif kind == "image_404":
+            response = Response(404, b"not found\n", "text/plain; charset=utf-8", kind=response.kind)
+        elif kind == "comments_404":
+            missing = b'{"code":404,"message":"Not found"}\n'
+            response = Response(404, missing, "application/json; charset=utf-8", kind=response.kind)
+        elif kind == "charset":
+            response.content_type = "text/html; charset=windows-1251"
+        elif kind == "bad_utf8":
+            body = response.body
+            at = body.find(b"</h1>")
+            at = at if at >= 0 else body.find(b">", body.find(b"<body")) + 1
+            response.body, response.gzipped = body[:at] + b"\xff\xfe\xc3\x28" + body[at:], None
+        elif kind == "redirect_loop":
+            path = urlsplit(request.target).path
+            location = f"{self.origin}{path}?loop={fault.attempt}"
+            response = Response(302, b"", HTML_TYPE, [("Location", location)], kind=response.kind)
+        elif kind == "oversized":
+            pad = max(0, plan.big - len(response.body) - 7)
+            response.body, response.gzipped = response.body + b"<!--" + b"x" * pad + b"-->", None
+        elif kind == "huge_headers":
+            response.headers = [*response.headers, ("X-Padding", "a" * 70_000)]
+        elif kind in ("next_loop", "next_vanish"):
+            response.body, response.gzipped = _break_next_link(response.body, kind), None
+        response.fault = fault
+        return response
+
+    def route(self, request: Request) -> Response:
+        """The response for a request as a well-behaved server gives it."""
         parts = urlsplit(request.target)
         path = parts.path or "/"
         if path.startswith("/_replica/"):
@@ -386,6 +447,23 @@ class Replica:
             self._log.flush()
 
 
+_NEXT_LINK = re.compile(
+    rb'<a\b[^>]*(?:data-test-id="pagination-next-page"|id="next_page")[^>]*>', re.IGNORECASE
+)
+
+
+def _break_next_link(body: bytes, kind: str) -> bytes:
+    """A listing page whose next-page link points back to page 1 (``next_loop``) or is gone (``next_vanish``)."""
+    match = _NEXT_LINK.search(body)
+    if match is None:
+        return body  # the last page has none to break
+    if kind == "next_vanish":
+        end = body.find(b"</a>", match.end())
+        return body[: match.start()] + body[end + 4 :]
+    tag = re.sub(rb'href="([^"]*?)page\d+/"', rb'href="\1"', match[0])
+    return body[: match.start()] + tag + body[match.end() :]
+
+
 _DATE_CACHE: list[Any] = [0, ""]
 
 
@@ -454,11 +532,24 @@ class HttpConnection(asyncio.Protocol):
         connection = (request.header("Connection") or "").lower()
         keep_alive = connection != "close" and (request.version == "HTTP/1.1" or connection == "keep-alive")
         is_html = (response.content_type or "").startswith("text/html")
+        fault = response.fault.kind if response.fault else None
         entity = response.body
         encoding = None
-        if is_html and wants_gzip(request.header("Accept-Encoding")) and response.status in (200, 404):
+        if fault == "bomb":
+            entity, encoding = bomb_body(), "gzip"
+        elif (
+            is_html
+            and fault != "oversized"  # sent as is: gzip would shrink the padding away
+            and wants_gzip(request.header("Accept-Encoding"))
+            and response.status in (200, 404)
+        ):
             entity, encoding = response.gzipped or replica.gzipped(entity), "gzip"
-        chunked = is_html and response.status == 200 and request.version == "HTTP/1.1"
+        chunked = (
+            is_html
+            and response.status == 200
+            and request.version == "HTTP/1.1"
+            and fault not in ("truncate", "bomb", "oversized")  # these lie about, or need, a Content-Length
+        )
         reason = REASONS.get(response.status, "Unknown")
         headers: list[tuple[str, str]] = [("Server", SERVER_NAME), ("Date", http_date())]
         if response.content_type:
@@ -470,9 +561,10 @@ class HttpConnection(asyncio.Protocol):
         if encoding:
             headers.append(("Content-Encoding", encoding))
         headers += response.headers
-        block = (
-            f"HTTP/1.1 {response.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-        )
+        status_line = f"HTTP/1.1 {response.status} {reason}\r\n"
+        if fault == "bad_status":
+            status_line = "HTTP/1.1 two-hundred OK\r\n"
+        block = status_line + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         sent = b"" if request.method == "HEAD" else entity
         if chunked and sent:
             pieces = [
@@ -484,9 +576,7 @@ class HttpConnection(asyncio.Protocol):
             wire = b"" if request.method == "HEAD" else b"0\r\n\r\n"
         else:
             wire = sent
-        self.send(
-            Delivery([(replica.latency, block.encode("latin-1") + wire)], "keep" if keep_alive else "close")
-        )
+        self.send(self.delivery(block.encode("latin-1"), wire, fault, keep_alive))
         replica.log(
             {
                 "time": datetime.now(timezone.utc).isoformat(),
@@ -503,8 +593,30 @@ class HttpConnection(asyncio.Protocol):
                 "content_encoding": encoding,
                 "body_sha256": hashlib.sha256(sent).hexdigest(),
                 "body_length": len(sent),
+                "fault": fault,
+                "attempt": response.fault.attempt if response.fault else None,
             }
         )
+
+    def delivery(self, head: bytes, wire: bytes, fault: str | None, keep_alive: bool) -> Delivery:
+        """How the bytes go out: at once after ``--latency``, or as the fault has it."""
+        wait = self.replica.latency
+        end = "keep" if keep_alive else "close"
+        plan = self.replica.faults
+        if fault == "reset":
+            return Delivery([(wait, head + wire[: len(wire) // 2])], "abort")
+        if fault == "truncate":
+            return Delivery([(wait, head + wire[: len(wire) // 2])], "close")
+        if fault in ("image_timeout", "comments_timeout"):
+            assert plan is not None
+            return Delivery([(wait + plan.hang, b"")], "abort")  # nothing at all, then a reset
+        if fault == "trickle" and wire:
+            assert plan is not None
+            size = -(-len(wire) // 8)
+            pieces = [wire[i : i + size] for i in range(0, len(wire), size)]
+            steps = [(wait, head)] + [(plan.trickle / len(pieces), piece) for piece in pieces]
+            return Delivery(steps, end)
+        return Delivery([(wait, head + wire)], end)
 
     def send(self, delivery: Delivery) -> None:
         """Queue a response; it goes out once those before it have (pipelined answers stay in order)."""
@@ -533,6 +645,9 @@ class HttpConnection(asyncio.Protocol):
                 self.transport.close()
                 self.transport = None
             elif delivery.end == "abort":  # a TCP reset: whatever is still buffered is dropped too
+                sock = self.transport.get_extra_info("socket")
+                if sock is not None:  # linger 0: close sends RST, not FIN
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.transport.abort()
                 self.transport = None
 
