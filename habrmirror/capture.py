@@ -9,6 +9,7 @@ A new rule for what a response means (a new outcome, a new error page) is a chan
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -102,6 +103,35 @@ _FAILURES = frozenset(
     }
 )
 _TRANSIENT = frozenset({Outcome.NETWORK_ERROR, Outcome.HTTP_ERROR, Outcome.BLOCKED, Outcome.LISTING_ERROR})
+
+# Interstitials served with status 200 in place of the article: a login wall (a password field, "войдите, чтобы
+# ...") or a maintenance notice. The post is still there, so they are ``blocked`` (retried by the next run), never
+# ``not_article`` (which is not retried). Only asked of short pages no article layout matched, so an article about
+# maintenance stays an article; "Войти" alone is not enough (every Habr page has that button in its header).
+_LOGIN_RE = re.compile(
+    r"""type=["']?password|войдите,? чтобы|войдите в (?:аккаунт|систему)|требуется (?:авторизация|вход)|"""
+    r"необходимо (?:войти|авторизоваться)|(?:log|sign) in to (?:continue|view)|login required",
+    re.IGNORECASE,
+)
+_MAINTENANCE_RE = re.compile(
+    r"технически[ех] работ|техническое обслуживание|плановое обслуживание|сайт временно недоступен|"
+    r"under maintenance|down for maintenance|scheduled maintenance|temporarily unavailable",
+    re.IGNORECASE,
+)
+MAX_INTERSTITIAL_BYTES = 100_000  # real interstitials are a few KB; article pages are 50-750 KB
+
+
+def interstitial(body: bytes) -> str | None:
+    """``login`` or ``maintenance`` when a (decoded) page that is not an article is one of those walls."""
+    if len(body) > MAX_INTERSTITIAL_BYTES:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if _LOGIN_RE.search(text):
+        return "login"
+    if _MAINTENANCE_RE.search(text):
+        return "maintenance"
+    return None
+
 
 GONE_STATUSES = (404, 410)
 FORBIDDEN_STATUS = 403
@@ -256,6 +286,9 @@ def judge(page: FetchedPage) -> CaptureResult:
     try:
         article = parse_article(page.url, body, page.fetched_at)
     except NotAnArticlePage as error:
+        wall = interstitial(body)
+        if wall is not None:
+            return _refused(result, Outcome.BLOCKED, f"{wall} page instead of the article: {error}")
         return _refused(result, Outcome.NOT_ARTICLE, str(error))
     except BlockedPage as error:
         return _refused(result, Outcome.BLOCKED, str(error))

@@ -72,3 +72,31 @@ def test_pages_that_are_not_articles_blocked_or_unreadable() -> None:
     assert blocked.outcome is Outcome.BLOCKED and blocked.reason and "Проверка браузера" in blocked.reason
     torn = judge(FetchedPage(URL, 200, gzip.compress(PAGE)[:-40], WHEN, content_encoding="gzip"))
     assert torn.outcome is Outcome.PARSE_ERROR and torn.reason and "gzip" in torn.reason.lower()
+
+
+LOGIN_WALL = """<!DOCTYPE html><html lang="ru"><head><meta charset="UTF-8"><title>Вход — Хабр Аккаунт</title></head>
+<body><h1>Войдите, чтобы продолжить</h1><form action="/login/" method="post"><input name="email">
+<input name="password" type="password"><button>Войти</button></form></body></html>"""
+MAINTENANCE = """<!DOCTYPE html><html lang="ru"><head><meta charset="UTF-8"><title>Технические работы / Хабр</title>
+</head><body><h1>Ведутся технические работы</h1><p>Хабр скоро вернётся.</p></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("page", "wall"), [(LOGIN_WALL, "login"), (MAINTENANCE, "maintenance")], ids=["login", "maintenance"]
+)
+def test_login_and_maintenance_walls_with_status_200_are_blocked_not_a_non_article(
+    page: str, wall: str
+) -> None:
+    # blocked is retried by the next run; not_article would leave the post unarchived for good
+    result = judge(FetchedPage(URL, 200, gzip.compress(page.encode()), WHEN, content_encoding="gzip"))
+    assert result.outcome is Outcome.BLOCKED and result.row is None
+    assert result.reason and result.reason.startswith(f"{wall} page instead of the article: ")
+
+
+def test_a_not_found_page_with_the_login_button_stays_not_an_article() -> None:
+    # every Habr page has a "Войти" button in its header: that alone is no login wall
+    page = (
+        "<html><head><title>Страница не найдена / Хабр</title></head>"
+        '<body><a href="https://habr.com/kek/v1/auth/habrahabr/">Войти</a><h1>Страница не найдена</h1></body></html>'
+    )
+    assert judge(FetchedPage(URL, 200, page.encode(), WHEN)).outcome is Outcome.NOT_ARTICLE
