@@ -41,6 +41,9 @@ class ArchiveSession:
         self.run_id = f"{self.started.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
         self.outcomes: Counter[str] = Counter()
         self.failures: list[dict[str, Any]] = []
+        # posts not archived that are no failure (gone, robots): listed too, so the summary names every post
+        # of the run that has no row, with its reason
+        self.not_archived: list[dict[str, Any]] = []
         self.warc_files: list[str] = []
         self.comments: Counter[str] = Counter()  # archived posts by comments_status
         self.comment_count_mismatches: list[dict[str, Any]] = []  # commentsCount != comments archived
@@ -145,6 +148,11 @@ class ArchiveSession:
         self.stats_inc(
             f"{kind}/{outcome.value}"
         )  # habrmirror/articles/<outcome>, habrmirror/failures/<outcome>
+        skipped = outcome is not Outcome.ARCHIVED and not outcome.is_failure and kind == "articles"
+        if skipped and len(self.not_archived) < MAX_LISTED_FAILURES:
+            self.not_archived.append(
+                {"id": article_id, "url": url, "outcome": outcome.value, "reason": reason}
+            )
         if outcome.is_failure:
             if len(self.failures) < MAX_LISTED_FAILURES:
                 self.failures.append(
@@ -177,6 +185,7 @@ class ArchiveSession:
             "failed": failed,
             "failures": self.failures,
             "failures_not_listed": max(0, failed - len(self.failures)),
+            "not_archived": self.not_archived,
             "warc_files": self.warc_files,
             "comments": {
                 "by_status": dict(self.comments),

@@ -1,0 +1,52 @@
+"""Crawler fixes the fault campaign (``test_fault_campaign.py``) found, each shown on one small crawl of the
+hostile replica: the run summary names every post that got no row, gone ones too; a listing whose next link
+vanishes or loops back does not end the walk early (the mark would move past posts never seen).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from habrmirror.replica import ReplicaProcess
+from tests.test_crawl_support import crawl, explain, index_rows, summary_of
+
+SYNTHETIC = 100  # 80 articles + 8 real posts: five pages of /ru/articles/; 20 news: one page
+# permanent for this run (@99): page 2 has no next link, page 4's points back to page 1; one post is gone
+SPEC = "next_vanish:/ru/articles/page2/@99,next_loop:/ru/articles/page4/@99,410:/ru/articles/800098/"
+
+
+@dataclass
+class Crawled:
+    out: Path
+    origin: str
+    run: subprocess.CompletedProcess[str]
+    summary: dict[str, Any]
+    sent: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+    out = tmp_path_factory.mktemp("crawl-faults") / "archive"
+    with ReplicaProcess(synthetic=SYNTHETIC, faults=SPEC) as replica:
+        run = crawl(out, replica.origin)
+        assert run.returncode == 0, explain(run)
+        yield Crawled(out, replica.origin, run, summary_of(out, run), replica.sent_log())
+
+
+def test_the_summary_names_posts_without_a_row_that_are_no_failure(crawled: Crawled) -> None:
+    assert 800098 not in index_rows(crawled.out)
+    assert crawled.summary["failed"] == 0
+    assert crawled.summary["not_archived"] == [
+        {
+            "id": 800098,
+            "url": f"{crawled.origin}/ru/articles/800098/",
+            "outcome": "gone",
+            "reason": "HTTP 410: deleted or never existed",
+        }
+    ]
