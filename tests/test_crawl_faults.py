@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from habrmirror.replica import ReplicaProcess
-from tests.test_crawl_support import crawl, explain, index_rows, summary_of
+from habrmirror.replica.catalog import Catalog
+from tests.test_crawl_support import crawl, explain, index_rows, marks, summary_of
 
 SYNTHETIC = 100  # 80 articles + 8 real posts: five pages of /ru/articles/; 20 news: one page
 # permanent for this run (@99): page 2 has no next link, page 4's points back to page 1; one post is gone
@@ -50,3 +51,20 @@ def test_the_summary_names_posts_without_a_row_that_are_no_failure(crawled: Craw
             "reason": "HTTP 410: deleted or never existed",
         }
     ]
+
+
+def test_a_vanished_or_looping_next_link_does_not_end_the_walk(crawled: Crawled) -> None:
+    catalog = Catalog.load(SYNTHETIC)
+    listed = {entry.id for kind in ("articles", "news") for entry in catalog.listed(kind)}
+    assert set(index_rows(crawled.out)) == listed - {800098}
+    walk = crawled.summary["listings"]["ru/articles"]
+    assert (walk["pages"], walk["stopped"]) == (5, "end of the listing (page 5 is its last)")
+    assert walk["mark_moved"] and marks(crawled.out)["ru/articles"] == walk["newest_seen"]
+    pages = [
+        e["target"]
+        for e in crawled.sent
+        if e["kind"] == "listing" and e["target"].startswith("/ru/articles/")
+    ]
+    assert pages == ["/ru/articles/", *(f"/ru/articles/page{n}/" for n in range(2, 6))]  # each page once
+    assert "has no next link, but says it has 5 pages: going on at" in crawled.run.stderr
+    assert "links back to a page already read, but says it has 5 pages" in crawled.run.stderr

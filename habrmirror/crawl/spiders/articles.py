@@ -11,6 +11,7 @@ in the range; ids that 404 are counted as gone, not as errors.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from habrmirror.store.marks import CrawlState, ListingWalk
 from habrmirror.urls import LISTING_KINDS, MAX_ARTICLE_ID, article_url, at_origin, listing_url
 
 LISTING_META = "habr_listing"
+logger = logging.getLogger(__name__)
 
 
 def article_priority(page: int) -> int:
@@ -132,6 +134,9 @@ class ArticlesSpider(HabrSpider):
         self.language = language
         self.walks: dict[str, ListingWalk] = {}
         self.stopped: dict[str, str] = {}  # why each listing walk stopped, in words (the summary says it)
+        self.walked: dict[
+            str, set[str]
+        ] = {}  # listing page URLs each walk has read (a next link must not loop)
         # ids this run has seen in a listing (and requested, unless archived already)
         self.requested: set[int] = set()
         self.known_gone = 0  # ids not requested: they answered 404/410 lately (store.gone back-off)
@@ -230,7 +235,30 @@ class ArticlesSpider(HabrSpider):
             walk.reached_stop = True
             self.stopped[key] = f"{self.stop_bound(walk, stop_at)} reached on page {page_number}"
             return
-        if not page.next_url:
+        walked = self.walked.setdefault(key, set())
+        walked.add(response.url)
+        next_url = at_origin(page.next_url, self.origin) if page.next_url else None
+        more = page.page_count is not None and page_number < page.page_count
+        if next_url in walked or (next_url is None and more):
+            # The next link loops back, or is missing though the page counts more pages: a broken page must
+            # not end the walk as if the listing ended (the mark would move past posts never seen).
+            broken = "links back to a page already read" if next_url else "has no next link"
+            self.session.stats_inc("listings/broken_next_link")
+            next_url = listing_url(self.origin, kind, page_number + 1, self.language) if more else None
+            if next_url is None or next_url in walked:
+                reason = f"listing page {page_number} {broken} ({response.url})"
+                walk.failed = reason
+                self.stopped[key] = f"listing page {page_number} {broken}"
+                self.session.note_failure(response.url, Outcome.LISTING_ERROR, reason)
+                return
+            logger.warning(
+                "listing page %s %s, but says it has %s pages: going on at %s",
+                response.url,
+                broken,
+                page.page_count,
+                next_url,
+            )
+        if not next_url:
             walk.reached_end = True
             self.stopped[key] = f"end of the listing (page {page_number} is its last)"
             return
@@ -238,7 +266,7 @@ class ArticlesSpider(HabrSpider):
             walk.hit_page_limit = True
             self.stopped[key] = f"page limit reached (--pages {self.max_pages})"
             return
-        yield self.listing_request(kind, page_number + 1, at_origin(page.next_url, self.origin))
+        yield self.listing_request(kind, page_number + 1, next_url)
 
     def stop_bound(self, walk: ListingWalk, stop_at: datetime | None) -> str:
         """Which bound the walk passed: the last completed run's mark, ``since`` or the refresh window."""
