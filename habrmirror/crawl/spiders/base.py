@@ -29,6 +29,9 @@ from habrmirror.urls import normalize_origin
 ARTICLE_ID_META = "habr_article_id"
 # What Scrapy's RobotsTxtMiddleware says when it drops a request (its IgnoreRequest has no subclass to check).
 ROBOTS_REFUSAL = "robots.txt"
+# What Scrapy's RedirectMiddleware says when a chain passes REDIRECT_MAX_TIMES (a loop, usually): it got answers,
+# so this is an HTTP problem, not a network one.
+REDIRECT_REFUSAL = "max redirections reached"
 # Statuses an article callback sees itself (everything else is an http_error via the errback).
 ARTICLE_STATUSES = [403, 404, 410]
 
@@ -102,6 +105,11 @@ class HabrSpider(scrapy.Spider):
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
             reason = f"not requested: {failure.value}"
             self.session.record(not_fetched(request.url, article_id, Outcome.ROBOTS, reason, iso(utc_now())))
+            return
+        if failure.check(IgnoreRequest) and REDIRECT_REFUSAL in str(failure.value):
+            chain = request.meta.get("redirect_urls") or [request.url]  # the URL asked for comes first
+            reason = f"redirect loop: gave up after {len(chain)} redirects (REDIRECT_MAX_TIMES)"
+            self.session.record(not_fetched(chain[0], article_id, Outcome.HTTP_ERROR, reason, iso(utc_now())))
             return
         response = getattr(failure.value, "response", None)
         if response is not None:
