@@ -124,10 +124,12 @@ def test_429_then_the_retry_gets_the_page_and_the_log_names_the_fault() -> None:
         second, _ = raw(replica.origin, "/ru/articles/1000/")
         forbidden = [raw(replica.origin, "/ru/articles/568382/")[0] for _ in range(3)]
         sent = replica.sent_log()
+        stats = replica.control("stats")
     assert first.startswith(b"HTTP/1.1 429 Too Many Requests\r\n") and header(first, "Retry-After") == "1"
     assert second.startswith(b"HTTP/1.1 200 OK\r\n")
     assert all(page.startswith(b"HTTP/1.1 403 Forbidden\r\n") for page in forbidden)  # permanent
-    assert [(e["target"], e["status"], e["fault"], e["attempt"]) for e in sent] == [
+    assert stats["faults"] == {"429": 1, "403": 3}
+    assert [(e["target"], e["status"], e["fault"], e["attempt"]) for e in sent if e["kind"] != "control"] == [
         ("/ru/articles/1000/", 429, "429", 1),
         ("/ru/articles/1000/", 200, None, None),
         ("/ru/articles/568382/", 403, "403", 1),

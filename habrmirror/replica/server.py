@@ -164,6 +164,7 @@ class Replica:
         self.catalog = catalog
         self.faults = faults  # the hostile mode's plan (None: a well-behaved server)
         self.attempts: Counter[str] = Counter()  # requests per path so far: the attempt number a fault sees
+        self.faults_injected: Counter[str] = Counter()  # responses the plan changed, by fault kind
         self.latency = latency  # seconds every response waits before its first byte (``--latency MS``)
         self.origin = origin
         self.articles = ArticleRenderer(catalog, origin)
@@ -418,6 +419,7 @@ class Replica:
                 "deleted": sorted(self.catalog.deleted),
                 "pending_failures": [dict(p) for p in self.failures],
                 "responses": dict(self.stats),
+                "faults": dict(self.faults_injected),
             }
         return None
 
@@ -439,6 +441,8 @@ class Replica:
     def log(self, record: dict[str, Any]) -> None:
         """One JSON line per response, flushed at once (tests read it while the server runs)."""
         self.stats[f"{record['status']} {record['kind']}"] += 1
+        if record.get("fault"):
+            self.faults_injected[record["fault"]] += 1
         if self._log is None:
             return
         line = json.dumps(record, ensure_ascii=False) + "\n"
