@@ -64,7 +64,8 @@ def table(result: dict[str, object], seed: int) -> str:
         "",
         f"{result['posts']} posts (seed {seed}, `--faults '{SPEC}'`): {result['faulty_urls']} of "
         f"{result['urls']} URLs ({url_share:.0%}) and {result['faulty']} of {result['responses']} article, "
-        f"listing, media and comments responses ({share:.0%}: permanent faults answer every retry) faulty; "
+        f"listing, media and comments (API, page) responses ({share:.0%}: permanent faults answer every retry) "
+        "faulty; "
         f"{result['archived']} posts archived after two runs, the rest reported; {timing}.",
     ]
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 A real ``habrmirror crawl`` (subprocess) walks the listings while about a fifth of the responses misbehave
 (``habrmirror.replica.faults``: 429/503, resets, lying Content-Length, trickles, redirect loops, gzip bombs,
 oversized bodies, wrong charsets, captcha/login/maintenance walls with 200, invalid UTF-8, 410/403, image and
-comments API failures, huge headers, malformed status lines, broken next links). Every post ends archived or
+comments API and comments page failures, huge headers, malformed status lines, broken next links). Every post ends archived or
 named in the run summary with its reason; the second run archives exactly the posts whose fault was transient;
 ``verify`` passes; rows exist only for real articles; memory and time are bounded. A variant killed five times
 (SIGKILL at seeded moments) ends with the same archive as the undisturbed one. One archive per variant is built
@@ -44,7 +44,7 @@ from tests.test_crawl_support import (
 
 SEED = 7
 SYNTHETIC = 492  # plus the 8 real posts the listings show: 500 posts
-# ~20% of the article, listing, media and comments responses misbehave; two listing pages get a broken next link
+# ~20% of the article, listing, media and comments (API and page) URLs misbehave; two listing pages get a broken next link
 SPEC = "rate=0.2,kinds=all,big=3000000,hang=5,next_vanish:/ru/articles/page3/,next_loop:/ru/news/page2/"
 KILLS = 5
 # Test-sized limits and timeouts, so bombs, oversized bodies and stalls cost little; AutoThrottle off (it would
@@ -81,7 +81,9 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "410": ("gone", None),
     "403": ("forbidden", "forbidden"),
 }
+SERVED = ("article", "listing", "media", "comments", "comments_page")  # the response kinds faults apply to
 _ARTICLE_PATH = re.compile(r"^/ru/(?:articles|news)/(\d+)/$")
+_COMMENTS_OF = re.compile(r"/articles/(\d+)/comments/")  # the comments API and the comments page
 
 
 @dataclass
@@ -214,7 +216,7 @@ def named(summary: dict[str, Any]) -> dict[int, dict[str, Any]]:
 
 def test_the_plan_faults_a_fifth_of_the_responses_of_every_kind(campaign: Campaign) -> None:
     assert len(campaign.listed) == 500
-    served = [e for e in campaign.sent if e["kind"] in ("article", "listing", "media", "comments")]
+    served = [e for e in campaign.sent if e["kind"] in SERVED]
     faulty = Counter(e["fault"] for e in served if e["fault"])
     assert set(faulty) == set(KINDS), set(KINDS) - set(faulty)  # every kind was injected at least once
     fraction = sum(faulty.values()) / len(served)
@@ -300,14 +302,22 @@ def test_image_and_comments_failures_are_noted_on_the_rows(campaign: Campaign) -
     assert on_rows and all(not images[p]["archived"] and images[p]["error"] for p in on_rows)
     timed_out = {e["target"] for e in campaign.sent if e["fault"] == "image_timeout"} & set(images)
     assert timed_out and all(images[p]["archived"] for p in timed_out)  # the retry got them
-    comments_404 = {
-        int(m[1])
-        for e in campaign.sent
-        if e["fault"] == "comments_404" and (m := re.search(r"/articles/(\d+)/comments/", e["target"]))
-    }
-    assert comments_404 & set(rows)
-    for article in comments_404 & set(rows):
-        assert rows[article]["comments_status"] == "failed" and rows[article]["comments"] == []
+    # a comments API that answers 404 sends the crawl to the comments page; failed only when that fails too
+    api_404, page_404 = (
+        {
+            int(m[1])
+            for e in campaign.sent
+            if e["fault"] == "comments_404" and e["kind"] == kind and (m := _COMMENTS_OF.search(e["target"]))
+        }
+        for kind in ("comments", "comments_page")
+    )
+    assert api_404 & set(rows)
+    for article in api_404 & set(rows):
+        row = rows[article]
+        if article in page_404:
+            assert row["comments_status"] == "failed" and row["comments"] == [], article
+        else:
+            assert row["comments_status"] == "comments_page" and row["comments"], article
 
 
 def test_memory_and_wall_time_are_bounded(campaign: Campaign) -> None:
@@ -388,11 +398,13 @@ def figures(campaign: Campaign) -> dict[str, Any]:
                 if any(article in s for s in summaries)
                 else "lost"
             )
-        elif entry["kind"] == "comments":
-            found = re.search(r"/articles/(\d+)/comments/", path)
+        elif entry["kind"] in ("comments", "comments_page"):
+            found = _COMMENTS_OF.search(path)
             row = rows.get(int(found[1])) if found else None
             failed = row is not None and row["comments_status"] == "failed"
-            got = path in clean_later or (row is not None and row["comments_status"] == "api")
+            got = path in clean_later or (
+                row is not None and row["comments_status"] in ("api", "comments_page")
+            )
             state = "recovered" if got else "reported" if failed else "lost"
         elif entry["kind"] == "media":
             # a trickled answer arrives whole: that one is the recovery (a page asset is in the WARC, no row field)
@@ -405,7 +417,7 @@ def figures(campaign: Campaign) -> dict[str, Any]:
             walked_on = entry["fault"].startswith("next_") or entry["fault"] == "trickle"
             state = "recovered" if path in clean_later or walked_on else "lost"
         counts[state] += 1
-    served = [e for e in campaign.sent if e["kind"] in ("article", "listing", "media", "comments")]
+    served = [e for e in campaign.sent if e["kind"] in SERVED]
     for kind, paths in urls.items():
         by_kind[kind]["urls"] = len(paths)
     return {

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=fault_spec,
         metavar="SPEC",
         help="hostile mode: misbehave as SPEC says. Comma-separated items: rate=R (0..1 of the article, "
-        "listing, media and comments responses get a random fault), kinds=K+K (what random faults draw from: "
+        "listing, media, comments API and comments page responses get a random fault), kinds=K+K (what random faults draw from: "
         "kind names, all, transient, permanent; default all), KIND:GLOB[@N] (this fault for paths matching "
         "GLOB on their first N attempts; default 1 for transient kinds, every attempt for permanent ones), "
         "big=BYTES (oversized bodies, default 25000000), hang=S (timeouts, default 30), trickle=MS (default "

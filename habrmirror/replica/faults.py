@@ -20,7 +20,7 @@ SPEC grammar (``--faults SPEC``; items separated by commas, no spaces needed)::
             | KIND ":" GLOB ["@" N]    fault KIND for every path matching GLOB (fnmatch; "*" any path) on its
                                        first N attempts (default: 1 for transient kinds, every for permanent)
 
-Random faults apply to article pages, listings, media and the comments API (never robots.txt or
+Random faults apply to article pages, listings, media, the comments API and comments pages (never robots.txt or
 ``/_replica/``), each kind only where it makes sense (:data:`KINDS`). Examples:
 ``rate=0.2,kinds=all``, ``reset:/ru/articles/1000/,429:*``, ``captcha_forever:/ru/articles/8000*@99``.
 """
@@ -31,8 +31,12 @@ import fnmatch
 import hashlib
 from dataclasses import dataclass, field
 
-ARTICLE, LISTING, MEDIA, COMMENTS = "article", "listing", "media", "comments"
-ANY = frozenset({ARTICLE, LISTING, MEDIA, COMMENTS})
+# The response kinds faults apply to (the server's ``Response.kind``): the comments API and the comments page
+# (the crawl's fallback when the API fails) are both "the comments".
+ARTICLE, LISTING, MEDIA = "article", "listing", "media"
+COMMENTS, COMMENTS_PAGE = "comments", "comments_page"
+ANY = frozenset({ARTICLE, LISTING, MEDIA, COMMENTS, COMMENTS_PAGE})
+COMMENTS_ANSWERS = frozenset({COMMENTS, COMMENTS_PAGE})
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ _KIND_LIST = [
     FaultKind("bad_status", frozenset({ARTICLE}), True, "a malformed status line (HTTP/1.1 two-hundred OK)"),
     FaultKind("image_404", frozenset({MEDIA}), True, "404 for an image or page asset"),
     FaultKind("image_timeout", frozenset({MEDIA}), False, "no answer for `hang` s, then a reset"),
-    FaultKind("comments_404", frozenset({COMMENTS}), True, "404 JSON from the comments API"),
-    FaultKind("comments_timeout", frozenset({COMMENTS}), False, "no answer for `hang` s, then a reset"),
+    FaultKind("comments_404", COMMENTS_ANSWERS, True, "404 from the comments API or comments page"),
+    FaultKind("comments_timeout", COMMENTS_ANSWERS, False, "no answer for `hang` s, then a reset"),
     FaultKind("next_loop", frozenset({LISTING}), False, "the next-page link points back to page 1"),
     FaultKind("next_vanish", frozenset({LISTING}), False, "the next-page link is missing"),
 ]

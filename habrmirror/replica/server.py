@@ -213,6 +213,8 @@ class Replica:
             response = Response(200, BODY_PAGES[kind].encode(), kind=response.kind)
         elif kind == "image_404":
             response = Response(404, b"not found\n", "text/plain; charset=utf-8", kind=response.kind)
+        elif kind == "comments_404" and response.kind == "comments_page":
+            response = Response(404, NOT_FOUND_PAGE.encode(), kind=response.kind)
         elif kind == "comments_404":
             missing = b'{"code":404,"message":"Not found"}\n'
             response = Response(404, missing, "application/json; charset=utf-8", kind=response.kind)
