@@ -154,6 +154,13 @@ def test_wire_faults_reset_truncate_status_headers_bomb_oversized_loop() -> None
         loop, _ = raw(replica.origin, "/ru/articles/462783/?loop=1")
         utf8, _ = raw(replica.origin, "/ru/articles/472278/")
         again, _ = raw(replica.origin, "/ru/articles/472278/")
+        sent = replica.sent_log()
+    cut = sent[0]
+    # the log says what went out (a reset may drop the tail the client had not read yet)
+    assert (
+        cut["wire_end"] == "abort"
+        and len(reset) <= cut["wire_bytes"] < len(cut["header_block"]) + cut["body_length"]
+    )
     assert (
         reset.startswith(b"HTTP/1.1 200 OK\r\n") and reset_end == "reset" and not reset.endswith(b"0\r\n\r\n")
     )
@@ -197,5 +204,12 @@ def test_timeouts_stall_then_reset_and_trickle_arrives_whole() -> None:
         comments, comments_end = raw(replica.origin, "/kek/v2/articles/1000/comments/")
         trickled, _ = raw(replica.origin, "/ru/articles/1000/")
         plain, _ = raw(replica.origin, "/ru/articles/1000/")
+        sent = replica.sent_log()
     assert (stalled, ending, comments, comments_end) == (b"", "reset", b"", "reset") and waited >= 0.3
+    logged = {(e["fault"], e["wire_bytes"], e["wire_end"]) for e in sent if e["fault"] != "trickle"}
+    assert logged == {
+        ("image_timeout", 0, "abort"),
+        ("comments_timeout", 0, "abort"),
+        (None, len(plain), "close"),
+    }
     assert trickled.split(b"\r\n\r\n", 1)[1] == plain.split(b"\r\n\r\n", 1)[1]

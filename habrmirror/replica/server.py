@@ -582,7 +582,9 @@ class HttpConnection(asyncio.Protocol):
             wire = b"" if request.method == "HEAD" else b"0\r\n\r\n"
         else:
             wire = sent
-        self.send(self.delivery(block.encode("latin-1"), wire, fault, keep_alive))
+        delivery = self.delivery(block.encode("latin-1"), wire, fault, keep_alive)
+        wire_bytes = sum(len(data) for _, data in delivery.steps)  # before send() consumes the steps
+        self.send(delivery)
         replica.log(
             {
                 "time": datetime.now(timezone.utc).isoformat(),
@@ -600,6 +602,8 @@ class HttpConnection(asyncio.Protocol):
                 "body_sha256": hashlib.sha256(sent).hexdigest(),
                 "body_length": len(sent),
                 "fault": fault,
+                "wire_bytes": wire_bytes,
+                "wire_end": delivery.end,
                 "attempt": response.fault.attempt if response.fault else None,
             }
         )
