@@ -45,14 +45,14 @@ from tests.test_crawl_support import (
 SEED = 7
 SYNTHETIC = 492  # plus the 8 real posts the listings show: 500 posts
 # ~20% of the article, listing, media and comments (API and page) URLs misbehave; two listing pages get a broken next link
-SPEC = "rate=0.2,kinds=all,big=3000000,hang=5,next_vanish:/ru/articles/page3/,next_loop:/ru/news/page2/"
+SPEC = "rate=0.2,kinds=all,big=3000000,hang=10,next_vanish:/ru/articles/page3/,next_loop:/ru/news/page2/"
 KILLS = 5
 # Test-sized limits and timeouts, so bombs, oversized bodies and stalls cost little; AutoThrottle off (it would
 # only slow the crawl of a local server down), 16 connections.
 CAMPAIGN = [
     *FAST,
     *("--set", "AUTOTHROTTLE_ENABLED=false", "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=16"),
-    *("--set", "DOWNLOAD_TIMEOUT=3", "--set", "REDIRECT_MAX_TIMES=5"),
+    *("--set", "DOWNLOAD_TIMEOUT=5", "--set", "REDIRECT_MAX_TIMES=5"),
     *("--set", "HABR_MAX_PAGE_BYTES=2000000", "--set", "HABR_MAX_DECODED_BYTES=8000000"),
 ]
 MAX_RUN_SECONDS = 90  # one run of 500 posts (measured: ~8 s on 2 cores)
