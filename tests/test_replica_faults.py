@@ -16,6 +16,7 @@ import pytest
 from habrmirror.pages.listing import parse_listing
 from habrmirror.replica import ReplicaThread
 from habrmirror.replica.faults import KINDS, FaultPlan, FaultSpecError, Rule
+from tests.conftest import run_cli
 
 
 def pipelined(origin: str, paths: list[str]) -> tuple[bytes, float]:
@@ -213,3 +214,19 @@ def test_timeouts_stall_then_reset_and_trickle_arrives_whole() -> None:
         (None, len(plain), "close"),
     }
     assert trickled.split(b"\r\n\r\n", 1)[1] == plain.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--faults", "boom:*"], "argument --faults: fault item 'boom:*': unknown fault kind 'boom'"),
+        (["--faults", "rate=0.2,kinds=reset+nope"], "unknown fault kind 'nope'"),
+        (["--latency", "-1"], "argument --latency: must be 0 to 600000 ms, got '-1'"),
+        (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
+    ],
+    ids=["kind", "kinds", "latency", "seed"],
+)
+def test_bad_hostile_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
+    done = run_cli("replica", "--port", "0", *args, timeout=30)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
