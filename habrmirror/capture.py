@@ -80,7 +80,7 @@ _MEANINGS = {
     Outcome.GONE: "404/410: deleted or never existed (an archived row gets gone_at, never removed)",
     Outcome.FORBIDDEN: "403: draft or hidden post",
     Outcome.NOT_ARTICLE: "the URL answered with a page that is not an article",
-    Outcome.BLOCKED: "a captcha or rate-limit page instead of the article",
+    Outcome.BLOCKED: "a captcha, rate-limit, login or maintenance page instead of the article",
     Outcome.PARSE_ERROR: "an article page that could not be read (its bytes are in the WARC)",
     Outcome.INVALID: "parsed, but the row fails the JSON Schema (its bytes are in the WARC)",
     Outcome.HTTP_ERROR: "another HTTP status (5xx, 429 after its retries)",
