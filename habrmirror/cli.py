@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from habrmirror import __version__
+from habrmirror.crawl.frontier.jobs import mask_url
 from habrmirror.crawl.run import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -31,7 +32,10 @@ from habrmirror.crawl.run import (
     EXIT_PARTIAL,
     EXIT_USAGE,
     RunResult,
+    SharedJob,
+    SharedOutcome,
     crawl_settings,
+    join_shared_job,
     run_spider,
 )
 from habrmirror.urls import (
@@ -94,6 +98,29 @@ def amount(unit: str) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def redis_url(text: str) -> str:
+    from habrmirror.crawl.frontier.jobs import check_redis_url
+
+    return check_redis_url(text)
+
+
+def job_name(text: str) -> str:
+    from habrmirror.crawl.frontier.jobs import check_job_name
+
+    return check_job_name(text)
+
+
+def positive_rate(text: str) -> float:
+    """Requests per second, more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected requests per second, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"expected more than 0 requests per second, got {text!r}")
+    return value
 
 
 def whole(minimum: int, meaning: str) -> Callable[[str], int]:
@@ -480,8 +507,23 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides["HABR_REQUEST_BUDGET"] = args.budget
     if args.no_comments:
         overrides["HABR_COMMENTS"] = False
+    if not args.redis and (args.job or args.rate is not None):
+        raise UsageError(f"--{'job' if args.job else 'rate'} needs --redis (it names a shared job's setting)")
+    shared = None
+    if args.redis:
+        shared = join_job(args, spider_args)
+        if shared.state is not None:
+            print(f"job {shared.job}: {shared.state} already; nothing to do{job_result_line(shared.result)}")
+            return EXIT_OK
+        rate = 5.0 if args.rate is None else args.rate
+        overrides = {**shared.settings(rate), **overrides}  # --set HABR_WORKER_ID=... names the worker
+        worker = overrides["HABR_WORKER_ID"]
+        print(f"job {shared.job} on {mask_url(args.redis)}: worker {worker}, --rate {rate:g}/s per host")
     settings = crawl_settings(args.out, args.origin, overrides, log_level=args.log_level)
     result = run_spider("articles", settings, **spider_args)
+    if result.shared is not None and result.shared.lost:
+        print(f"habrmirror: {result.shared.lost}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if result.locked:
         print(f"habrmirror: {result.error}; not starting", file=sys.stderr)
         return EXIT_LOCKED
@@ -491,12 +533,43 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     print_summary(result, args.out)
     for key, walk in (result.summary.get("listings") or {}).items():
         print(f"  {key}: {walk_line(walk)}")
+    if result.shared is not None:
+        print(f"  {shared_line(result.shared, args.out)}")
     reason = result.summary.get("finish_reason")
     if reason != "finished":
         return EXIT_INTERRUPTED
     if not result.summary.get("failed"):
         return EXIT_OK
     return EXIT_PARTIAL if result.summary.get("archived") else EXIT_FAILED
+
+
+def join_job(args: argparse.Namespace, spider_args: dict[str, Any]) -> SharedJob:
+    """The shared job of ``--redis`` (Redis unreachable: one line, exit 2, before anything starts)."""
+    from habrmirror.crawl.frontier.jobs import RedisUnavailable
+
+    try:
+        return join_shared_job(args.redis, args.job, "articles", spider_args, args.origin)
+    except RedisUnavailable as error:
+        raise UsageError(str(error)) from None
+
+
+def job_result_line(result: dict[str, Any] | None) -> str:
+    if not result:
+        return ""
+    return (
+        f" (folded by {result['folded_by']} at {result['finished']}: {plural(len(result['workers']), 'worker')},"
+        f" {plural(result['rows'], 'row')}, {plural(len(result['warc_files']), 'WARC file')} into {result['archive']})"
+    )
+
+
+def shared_line(shared: SharedOutcome, out: Path) -> str:
+    """How this worker left its job: it folded the archives, another worker does, or work is left."""
+    what, who = shared.left or ("left", "")
+    if shared.fold is not None:
+        return f"job {shared.job}: done; this worker folded{job_result_line(shared.fold)}"
+    if what == "folded_by":
+        return f"job {shared.job}: done; {who} folds the workers' archives into {out}"
+    return f"job {shared.job}: this worker left, work is still queued or leased (the other workers go on)"
 
 
 def walk_line(walk: dict[str, Any]) -> str:
@@ -513,6 +586,37 @@ def walk_line(walk: dict[str, Any]) -> str:
         mark = f"mark not moved ({walk['why_not_moved']}); {kept}"
     stopped = f", stopped: {walk['stopped']}" if walk.get("stopped") else ""
     return f"{seen}; {plural(walk.get('pages', 0), 'page')} read{stopped}; {mark}"
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """Shared crawl jobs in a Redis: queued, leased, done, failed, per worker."""
+    from habrmirror.crawl.frontier.jobs import RedisUnavailable, connect, job_names, job_status
+
+    try:
+        client = connect(args.redis)
+    except RedisUnavailable as error:
+        raise UsageError(str(error)) from None
+    names = [args.job] if args.job else job_names(client)
+    if args.job and args.job not in job_names(client):
+        raise UsageError(f"Redis at {mask_url(args.redis)} has no job {args.job!r}")
+    statuses = [job_status(client, name) for name in names]
+    if args.json:
+        print(json.dumps(statuses, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not statuses:
+        print(f"no jobs in Redis at {mask_url(args.redis)}")
+    for status in statuses:
+        print(
+            f"{status['job']}: {status['state']}; queued {status['queued']} (+{plural(status['id_blocks'], 'id block')}),"
+            f" leased {status['leased']}, done {status['done']}, failed {status['failed']}"
+            f"{job_result_line(status['result'])}"
+        )
+        for worker, counts in status["workers"].items():
+            print(
+                f"  {worker}: {counts['state']}; leased {counts['leased_now']},"
+                f" done {counts['done']}, failed {counts['failed']}, requeued after it died {counts['requeued']}"
+            )
+    return EXIT_OK
 
 
 # --- offline commands -------------------------------------------------------------------------------------------
@@ -1061,6 +1165,40 @@ def build_parser() -> argparse.ArgumentParser:
         default="WARNING",
         help=f"Scrapy log level, one of {', '.join(LOG_LEVELS)} (default WARNING)",
     )
+    sub.add_argument(
+        "--redis",
+        type=checked(redis_url, "URL"),
+        metavar="URL",
+        help="be one worker of a shared job on this Redis (redis://[:PASSWORD@]HOST:6379/0): every machine "
+        "given the same URL, arguments and --out shares one queue and one archive (default: crawl alone)",
+    )
+    sub.add_argument(
+        "--job",
+        type=checked(job_name, "name"),
+        metavar="NAME",
+        help="the shared job to join (default: named after the arguments and the hour, by Redis's clock, so "
+        "the same cron line on every machine joins one job per hour); needs --redis",
+    )
+    sub.add_argument(
+        "--rate",
+        type=checked(positive_rate, "rate"),
+        metavar="R",
+        help="requests per second per host for all workers of the Redis together (default 5; needs --redis)",
+    )
+
+    sub = add(
+        "jobs",
+        cmd_jobs,
+        "Shared crawl jobs in a Redis: queued, leased, done and failed requests, per worker.",
+        "habrmirror jobs --redis redis://127.0.0.1:6379/0",
+    )
+    sub.add_argument(
+        "--redis", required=True, type=checked(redis_url, "URL"), metavar="URL", help="the Redis of the jobs"
+    )
+    sub.add_argument(
+        "--job", type=checked(job_name, "name"), metavar="NAME", help="only this job (default: all)"
+    )
+    sub.add_argument("--json", action="store_true", help="one JSON list of the jobs (default: lines)")
 
     sub = add(
         "replica",

@@ -29,6 +29,15 @@ HABR_INDEX_FLUSH_ROWS = 1000  # rewrite dirty index shards after this many chang
 HABR_RETRY_AFTER_MAX = 600  # longest Retry-After (seconds) a 429/503 is waited for; longer ones give up
 HABR_RETRY_BACKOFF = 2.0  # first backoff (seconds, doubling) for a 429/503 without Retry-After
 HABR_COMMAND = ""  # what started this writer, as the archive's lock names it to a second writer ("" = scrapy crawl SPIDER)
+# A shared job (README "Running several machines"): workers given one Redis and one job share its frontier.
+HABR_REDIS_URL = (
+    ""  # redis://[:password@]host:6379/0 makes this crawl a worker of a shared job ("" = on its own)
+)
+HABR_JOB = ""  # the job's name ("" = derived from the crawl's arguments and the hour, by Redis's clock)
+HABR_WORKER_ID = ""  # this worker's name in the job, its WARC file names and archive ("" = <host>-<pid>)
+HABR_RATE = 5.0  # requests per second per host for all workers of a Redis together (0 = no shared limit)
+HABR_LEASE_TTL = 30.0  # seconds a dead worker's leased requests wait before they go back to the queue
+HABR_WARC_PREFIX = "habrmirror"  # WARC file names start with this (a shared job's workers add their id)
 HABR_PROGRESS_INTERVAL = 10  # seconds between progress lines (0 = off)
 # Size limits (README, "Limits"): a response past its limit is stored truncated (WARC-Truncated: length) and
 # reported too_large, so a huge page or a gzip bomb costs a small multiple of the limit in memory, never more.
@@ -79,11 +88,15 @@ DOWNLOADER_MIDDLEWARES = {
     # Retry-After aware retry replaces the stock one (same priority slot)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "habrmirror.crawl.middlewares.RetryAfterMiddleware": 550,
+    # a shared job's per-host rate and Retry-After pauses (off unless HABR_REDIS_URL): right next to the
+    # download, so the wait is the last thing before the send and a 429 is seen before the retry sees it
+    "habrmirror.crawl.frontier.politeness.SharedRateLimitMiddleware": 960,
 }
 
 EXTENSIONS = {
     "habrmirror.crawl.session.ArchiveSession": 100,
     "habrmirror.crawl.recorder.WarcRecorder": 110,
+    "habrmirror.crawl.frontier.worker.FrontierWorker": 120,  # off unless HABR_REDIS_URL
     "habrmirror.crawl.progress.ProgressReporter": 500,
 }
 

@@ -90,7 +90,14 @@ class WarcRecorder:
     """Owns the crawl's :class:`WarcWriter`; records each downloaded response with its request."""
 
     def __init__(
-        self, session: ArchiveSession, max_size: int, gzip_level: int, dedup: bool, cdxj: bool, spider: str
+        self,
+        session: ArchiveSession,
+        max_size: int,
+        gzip_level: int,
+        dedup: bool,
+        cdxj: bool,
+        spider: str,
+        prefix: str = "habrmirror",
     ) -> None:
         self.session = session
         self.cdxj_lines = CdxjLines() if cdxj else None  # None: no CDXJ (HABR_CDXJ off)
@@ -100,6 +107,7 @@ class WarcRecorder:
             self._finished(path)
         self.writer = WarcWriter(
             root,
+            prefix=prefix,
             max_size=max_size,
             gzip_level=gzip_level,
             warcinfo={
@@ -123,6 +131,7 @@ class WarcRecorder:
             dedup=settings.getbool("HABR_WARC_DEDUP", True),
             cdxj=settings.getbool("HABR_CDXJ", True),
             spider=crawler.spidercls.name,
+            prefix=_warc_prefix(crawler),
         )
         crawler.signals.connect(recorder.response_downloaded, signal=signals.response_downloaded)
         return recorder
@@ -151,6 +160,14 @@ class WarcRecorder:
                 self.cdxj_lines.write(path, self.session.writer.archive.cdxj_dir)
             except Exception as error:  # the WARC is safe; a missing CDXJ is rebuilt by `habrmirror reindex`
                 logger.error("could not write the CDXJ index of %s: %s", path, error)
+
+
+def _warc_prefix(crawler: Crawler) -> str:
+    """``HABR_WARC_PREFIX``; a shared job's worker adds its id, so its files keep their names in the job's
+    archive beside every other worker's."""
+    prefix = crawler.settings.get("HABR_WARC_PREFIX") or "habrmirror"
+    worker = getattr(crawler, "_habr_frontier", None)
+    return f"{prefix}-{worker.frontier.worker}" if worker is not None else prefix
 
 
 def fetched_page(response: Response, article_id: int | None = None) -> FetchedPage:

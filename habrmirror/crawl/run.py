@@ -40,6 +40,57 @@ class RunResult:
     error: str | None = None
     locked: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    shared: SharedOutcome | None = None  # a worker of a shared job: how it left the job
+
+
+@dataclass
+class SharedJob:
+    """A shared job a crawl is about to join (``--redis``): checked before the crawl starts."""
+
+    url: str
+    job: str
+    worker: str
+    state: str | None  # 'done' or 'folding' when there is nothing left to do; None to join
+    result: dict[str, Any] | None  # the job's result, once done
+
+    def settings(self, rate: float) -> dict[str, Any]:
+        return {
+            "HABR_REDIS_URL": self.url,
+            "HABR_JOB": self.job,
+            "HABR_WORKER_ID": self.worker,
+            "HABR_RATE": rate,
+        }
+
+
+@dataclass
+class SharedOutcome:
+    job: str
+    worker: str
+    lost: str | None  # why Redis went away mid-run
+    left: tuple[str, str] | None  # ('fold', me) / ('folded_by', W) / ('left', '') / ('wait', '')
+    fold: dict[str, Any] | None  # the job's result, when this worker folded
+
+
+def join_shared_job(
+    url: str, job: str | None, spider: str, arguments: dict[str, Any], origin: str
+) -> SharedJob:
+    """Reach Redis and name the job (the default from the arguments and Redis's hour); raises
+    :class:`~habrmirror.crawl.frontier.jobs.RedisUnavailable` with a one-line message."""
+    from habrmirror.crawl.frontier.jobs import (
+        JobFrontier,
+        connect,
+        default_job_name,
+        default_worker_id,
+        redis_time,
+    )
+
+    client = connect(url)
+    try:
+        name = job or default_job_name(spider, arguments, origin, redis_time(client))
+        frontier = JobFrontier(client, name, default_worker_id())
+        return SharedJob(url, name, frontier.worker, frontier.state(), frontier.done_summary())
+    finally:
+        client.close()
 
 
 def crawl_settings(
@@ -110,6 +161,12 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult
     deferred.addErrback(lambda failure: failures.append(failure.value))
     process.start()
     session = getattr(crawler, "_habr_session", None)
+    worker = getattr(crawler, "_habr_frontier", None)
+    shared = (
+        SharedOutcome(worker.frontier.job, worker.frontier.worker, worker.lost, worker.left, worker.fold)
+        if worker is not None
+        else None
+    )
     try:
         stats = crawler.stats.get_stats()
     except RuntimeError:  # the crawl never started
@@ -117,8 +174,9 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult
     if failures:
         error = failures[0]
         if isinstance(error, LockHeld):
-            return RunResult(None, str(error), locked=True, stats=stats)
-        return RunResult(
-            session.summary if session else None, f"{type(error).__name__}: {error}", stats=stats
+            return RunResult(None, str(error), locked=True, stats=stats, shared=shared)
+        message = (
+            str(error) if type(error).__name__ == "RedisUnavailable" else f"{type(error).__name__}: {error}"
         )
-    return RunResult(session.summary if session else None, stats=stats)
+        return RunResult(session.summary if session else None, message, stats=stats, shared=shared)
+    return RunResult(session.summary if session else None, stats=stats, shared=shared)

@@ -20,6 +20,7 @@ from scrapy.crawler import Crawler
 
 from habrmirror.capture import CaptureResult, Outcome
 from habrmirror.clock import iso, utc_now
+from habrmirror.crawl.frontier.worker import FrontierWorker
 from habrmirror.store.layout import LockHeld
 from habrmirror.store.writer import ArchiveWriter
 from habrmirror.urls import normalize_origin
@@ -52,6 +53,7 @@ class ArchiveSession:
         self.crawler: Crawler | None = None  # set by of(); its stats exist once the crawl starts
         self._closers: list[Callable[[], None]] = []
         self._finalizers: list[Callable[[str], dict[str, Any]]] = []
+        self._record_listeners: list[Callable[[CaptureResult], None]] = []
 
     @classmethod
     def of(cls, crawler: Crawler) -> ArchiveSession:
@@ -60,8 +62,10 @@ class ArchiveSession:
         if session is None:
             settings = crawler.settings
             origin = normalize_origin(settings.get("HABR_ORIGIN", "https://habr.com"))
+            # A worker of a shared job writes an archive of its own inside the job's one (folded at the end).
+            worker = FrontierWorker.of(crawler)
             writer = ArchiveWriter(
-                root=Path(settings.get("HABR_ARCHIVE_DIR", "archives/")),
+                root=worker.worker_dir if worker else Path(settings.get("HABR_ARCHIVE_DIR", "archives/")),
                 origin=origin,
                 lock_wait=settings.getfloat("HABR_LOCK_WAIT", 0),
                 flush_rows=settings.getint("HABR_INDEX_FLUSH_ROWS", 1000),
@@ -69,6 +73,9 @@ class ArchiveSession:
             )
             session = cls(writer, origin, crawler.spidercls.name)
             session.crawler = crawler
+            if worker is not None:
+                session.run_id = f"{session.run_id}-{worker.frontier.worker}"
+                session.add_record_listener(worker.note_recorded)
             crawler._habr_session = session  # type: ignore[attr-defined]
             crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
         return session
@@ -100,6 +107,10 @@ class ArchiveSession:
         """Run ``finalize(finish_reason)`` at the end of the run; the fields it returns join the summary."""
         self._finalizers.append(finalize)
 
+    def add_record_listener(self, listen: Callable[[CaptureResult], None]) -> None:
+        """Call ``listen(result)`` after each capture is logged (a shared job notes archived ids in Redis)."""
+        self._record_listeners.append(listen)
+
     def add_syncer(self, sync: Callable[[], None]) -> None:
         """Run ``sync`` before every index flush, so no index row points at bytes not yet on disk."""
         self.writer.add_syncer(sync)
@@ -116,6 +127,8 @@ class ArchiveSession:
     def record(self, result: CaptureResult) -> None:
         """Log one fetch attempt for an article (and its row or ``gone_at``) and count its outcome."""
         self.writer.log(result, self.run_id)
+        for listen in self._record_listeners:
+            listen(result)
         self._count("articles", result.outcome, result.id, result.url, result.reason)
         if result.outcome is Outcome.ARCHIVED and result.article is not None:
             self._note_comments(result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,14 +24,17 @@ from twisted.python.failure import Failure
 
 from habrmirror.capture import Outcome
 from habrmirror.clock import iso, parse_utc, utc_now
+from habrmirror.crawl.frontier.worker import FrontierLost
 from habrmirror.crawl.middlewares import RequestBudgetSpent
 from habrmirror.crawl.spiders.base import HabrSpider
 from habrmirror.pages.errors import PageError
+from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.marks import CrawlState, ListingWalk
 from habrmirror.urls import LISTING_KINDS, MAX_ARTICLE_ID, article_url, at_origin, listing_url
 
 LISTING_META = "habr_listing"
 logger = logging.getLogger(__name__)
+ID_BLOCK = 100  # ids per block a shared job's workers claim (``--ids`` with ``--redis``)
 
 
 def article_priority(page: int) -> int:
@@ -145,7 +148,13 @@ class ArticlesSpider(HabrSpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArticlesSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, ArticlesSpider)
-        spider.state = CrawlState.load(spider.session.writer.archive.state_dir)
+        # A shared job's workers walk back to the marks of the job's archive (moved by the job's fold).
+        state_dir = (
+            ArchiveDir(spider.frontier.root).state_dir
+            if spider.frontier is not None
+            else spider.session.writer.archive.state_dir
+        )
+        spider.state = CrawlState.load(state_dir)
         spider.session.add_finalizer(spider.finish_run)
         return spider
 
@@ -167,20 +176,38 @@ class ArticlesSpider(HabrSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.parse_pool.start()
+        if self.ids is None:
+            for kind in self.kinds:
+                key = f"{self.language}/{kind}"
+                self.walks[key] = ListingWalk(key=key, previous_mark=self.state.mark(key))
+        if self.frontier is not None:
+            # A shared job is seeded once, by whichever worker comes first: the listings' first pages, or the
+            # id range as blocks the workers claim (each turned into its requests by the worker claiming it).
+            if self.ids is not None:
+                first, last = self.ids.start, self.ids.stop - 1
+                blocks = [f"{a}-{min(a + ID_BLOCK - 1, last)}" for a in range(first, last + 1, ID_BLOCK)]
+                self.frontier.seed([], blocks)
+            else:
+                self.frontier.seed([self.listing_request(kind, 1) for kind in self.kinds], [])
+            return
         if self.ids is not None:
-            for article in self.ids:
-                if self.session.is_archived(article):
-                    self.session.stats_inc("articles_skipped")
-                    continue
-                if not self.session.gone_check_due(article):
-                    self.known_gone += 1  # answered 404 lately: asked again when its back-off has passed
-                    continue
-                yield self.article_request(article_url(article, self.origin, self.language), article)
+            for request in self.block_requests(self.ids):
+                yield request
             return
         for kind in self.kinds:
-            key = f"{self.language}/{kind}"
-            self.walks[key] = ListingWalk(key=key, previous_mark=self.state.mark(key))
             yield self.listing_request(kind, 1)
+
+    def block_requests(self, ids: range) -> Iterator[scrapy.Request]:
+        """The requests of the ids not archived and not known gone (a whole ``--ids`` range, or one block)."""
+        archived = self.frontier.archived(list(ids)) if self.frontier is not None else None
+        for article in ids:
+            if (article in archived) if archived is not None else self.session.is_archived(article):
+                self.session.stats_inc("articles_skipped")
+                continue
+            if not self.gone_check_due(article):
+                self.known_gone += 1  # answered 404 lately: asked again when its back-off has passed
+                continue
+            yield self.article_request(article_url(article, self.origin, self.language), article)
 
     def listing_request(self, kind: str, page: int, url: str | None = None) -> scrapy.Request:
         return scrapy.Request(
@@ -193,6 +220,13 @@ class ArticlesSpider(HabrSpider):
         )
 
     async def parse_listing_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        """Walk one listing page; in a shared job its lease is acknowledged once every request it made is queued
+        (each yield returns after the engine queued the request)."""
+        async for request in self._walk_page(response):
+            yield request
+        self.release(response.request)
+
+    async def _walk_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
         kind, page_number = response.meta[LISTING_META]
         key = f"{self.language}/{kind}"
         walk = self.walks[key]
@@ -207,6 +241,7 @@ class ArticlesSpider(HabrSpider):
             return
         stop_at = walk.stop_time(self.since, self.refresh_after)
         passed = False
+        archived_ids = self.archived_among([entry.id for entry in page.entries])
         for entry in page.entries:
             walk.see(entry.published_at)
             if stop_at and entry.published_at and entry.published_at < stop_at:
@@ -216,13 +251,13 @@ class ArticlesSpider(HabrSpider):
                 # by posts published while we walk; one fetch per run
                 continue
             self.requested.add(entry.id)
-            archived = self.session.is_archived(entry.id)
+            archived = entry.id in archived_ids
             fresh = bool(
                 self.refresh_after and entry.published_at and entry.published_at >= self.refresh_after
             )
             if archived and not fresh:
                 self.session.stats_inc("articles_skipped")
-            elif not archived and not self.session.gone_check_due(entry.id):
+            elif not archived and not self.gone_check_due(entry.id):
                 self.known_gone += 1  # still listed, but answered 404 lately: re-checked on a back-off
             else:
                 if archived:
@@ -277,7 +312,7 @@ class ArticlesSpider(HabrSpider):
         return f"the --refresh-days {self.refresh_days:g} window"
 
     def listing_failed(self, failure: Failure) -> None:
-        if failure.check(RequestBudgetSpent):
+        if failure.check(RequestBudgetSpent, FrontierLost):
             return  # the run is stopping; the mark stays (finish reason request_budget)
         request = failure.request  # type: ignore[attr-defined]
         kind, _ = request.meta[LISTING_META]
@@ -291,13 +326,34 @@ class ArticlesSpider(HabrSpider):
         self.walks[key].failed = f"listing page {request.url}: {reason}"
         self.stopped[key] = f"listing page {request.meta[LISTING_META][1]} failed ({reason})"
         self.session.note_failure(request.url, Outcome.LISTING_ERROR, reason)
+        self.release(request, "failed")
+
+    def walk_summaries(self) -> dict[str, dict[str, Any]]:
+        """This worker's part of each listing walk (a shared job's fold joins them to move the marks)."""
+        return {
+            key: {
+                "newest": iso(walk.newest) if walk.newest else None,
+                "oldest": iso(walk.oldest) if walk.oldest else None,
+                "pages": walk.pages,
+                "reached_stop": walk.reached_stop,
+                "reached_end": walk.reached_end,
+                "hit_page_limit": walk.hit_page_limit,
+                "failed": walk.failed,
+            }
+            for key, walk in self.walks.items()
+        }
 
     def finish_run(self, reason: str) -> dict[str, Any]:
         """Move each listing's mark only when this run covered everything down to it (see crawl_state)."""
         transient = self.session.transient_failures()
         summary: dict[str, Any] = {}
+        shared = self.frontier is not None  # a shared job's marks move at its fold, from all workers' walks
         for key, walk in self.walks.items():
-            moved = walk.completed(reason == "finished" and transient == 0) and walk.newest is not None
+            moved = (
+                not shared
+                and walk.completed(reason == "finished" and transient == 0)
+                and walk.newest is not None
+            )
             if moved:
                 assert walk.newest is not None
                 self.state.set_mark(key, walk.newest)
@@ -308,9 +364,13 @@ class ArticlesSpider(HabrSpider):
                 "oldest_seen": iso(walk.oldest) if walk.oldest else None,
                 "mark": iso(m) if (m := self.state.mark(key)) else None,
                 "mark_moved": moved,
-                "why_not_moved": None if moved else walk.why_not(reason, transient),
+                "why_not_moved": None
+                if moved
+                else "a shared job's marks move when its last worker folds the archives"
+                if shared
+                else walk.why_not(reason, transient),
                 "stopped": self.stopped.get(key) or f"the run ended before the walk did ({reason})",
             }
-        if self.walks:
+        if self.walks and not shared:
             self.state.save()
         return {"listings": summary, "known_gone_skipped": self.known_gone}

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from habrmirror import __version__
 from habrmirror.capture import CaptureResult, Outcome, judge, network_reason, not_fetched
 from habrmirror.clock import iso, utc_now
+from habrmirror.crawl.frontier.worker import FrontierLost, FrontierWorker
 from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
 from habrmirror.crawl.parse_pool import ParsePool
 from habrmirror.crawl.recorder import fetched_page
@@ -42,6 +43,7 @@ class HabrSpider(scrapy.Spider):
     origin: str
     session: ArchiveSession
     parse_pool: ParsePool
+    frontier: FrontierWorker | None = None  # set when the crawl is a worker of a shared job (HABR_REDIS_URL)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -55,12 +57,17 @@ class HabrSpider(scrapy.Spider):
             settings.set(
                 "USER_AGENT", f"habrmirror/{__version__} (+{contact}; web archiving)", priority="spider"
             )
+        if settings.get("HABR_REDIS_URL"):
+            # a worker of a shared job: scrapy-redis's scheduler with habrmirror's lease queue (so scrapyd
+            # runs given -s HABR_REDIS_URL=... are workers too)
+            settings.set("SCHEDULER", "habrmirror.crawl.frontier.scheduler.LeaseScheduler", priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HabrSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.origin = normalize_origin(kwargs.get("origin") or crawler.settings.get("HABR_ORIGIN"))
         spider.session = ArchiveSession.of(crawler)
+        spider.frontier = FrontierWorker.of(crawler)
         spider.parse_pool = ParsePool(crawler.settings.getint("HABR_PARSE_WORKERS", 1))
         spider.session.add_closer(spider.parse_pool.close)
         return spider
@@ -74,7 +81,8 @@ class HabrSpider(scrapy.Spider):
             priority=priority,
             callback=self.parse_article,
             errback=self.article_failed,
-            dont_filter=True,
+            # one fetch per post and job: a shared job's workers filter through the job's dupefilter
+            dont_filter=self.frontier is None,
             meta={
                 ARTICLE_ID_META: article_id,
                 "handle_httpstatus_list": ARTICLE_STATUSES,
@@ -87,9 +95,27 @@ class HabrSpider(scrapy.Spider):
         """Route an article response: an archived page goes on to the pipelines, any other outcome is logged."""
         result = await self.parse_pool.judge(fetched_page(response, response.meta.get(ARTICLE_ID_META)))
         if result.outcome is Outcome.ARCHIVED:
-            yield result  # images, validation and the index row: the pipelines
+            yield result  # images, validation and the index row: the pipelines (acknowledged at item_scraped)
         else:
             self.session.record(result)
+            self.release(response.request)
+
+    def release(self, request: scrapy.Request | None, outcome: str = "done") -> None:
+        """A shared job's request is done with (its work recorded): acknowledge its lease."""
+        if self.frontier is not None:
+            self.frontier.release(request, outcome)
+
+    def archived_among(self, ids: list[int]) -> set[int]:
+        """Which of ``ids`` have a row: in this archive, or (a shared job) in the job's archive or its workers'."""
+        if self.frontier is not None:
+            return self.frontier.archived(ids)
+        return {article for article in ids if self.session.is_archived(article)}
+
+    def gone_check_due(self, article: int) -> bool:
+        """False for an id known gone whose re-check is not due yet."""
+        if self.frontier is not None:
+            return self.frontier.gone_check_due(article, utc_now())
+        return self.session.gone_check_due(article)
 
     def article_failed(self, failure: Failure) -> None:
         """Network errors and HTTP statuses the callback does not handle.
@@ -100,11 +126,12 @@ class HabrSpider(scrapy.Spider):
         """
         request = failure.request  # type: ignore[attr-defined]
         article_id = request.meta.get(ARTICLE_ID_META)
-        if failure.check(RequestBudgetSpent):
-            return
+        if failure.check(RequestBudgetSpent, FrontierLost):
+            return  # not sent: a shared job's lease goes back to the queue when this worker leaves
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
             reason = f"not requested: {failure.value}"
             self.session.record(not_fetched(request.url, article_id, Outcome.ROBOTS, reason, iso(utc_now())))
+            self.release(request)
             return
         if failure.check(IgnoreRequest) and REDIRECT_REFUSAL in str(failure.value):
             chain = request.meta.get("redirect_urls") or [request.url]  # the URL asked for comes first
@@ -116,8 +143,10 @@ class HabrSpider(scrapy.Spider):
             self.session.record(
                 judge(fetched_page(response, article_id))
             )  # an HTTP status no callback handles
+            self.release(request, "failed")
             return
         reason = network_reason(failure.value)
         self.session.record(
             not_fetched(request.url, article_id, Outcome.NETWORK_ERROR, reason, iso(utc_now()))
         )
+        self.release(request, "failed")
