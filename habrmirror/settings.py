@@ -88,8 +88,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Retry-After aware retry replaces the stock one (same priority slot)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "habrmirror.crawl.middlewares.RetryAfterMiddleware": 550,
-    # a shared job's per-host rate and Retry-After pauses (off unless HABR_REDIS_URL): right next to the
-    # download, so the wait is the last thing before the send and a 429 is seen before the retry sees it
+    # a shared job's Retry-After pauses (off unless HABR_REDIS_URL): sees a 429/503 before the retry does
     "habrmirror.crawl.frontier.politeness.SharedRateLimitMiddleware": 960,
 }
 

@@ -61,6 +61,10 @@ class HabrSpider(scrapy.Spider):
             # a worker of a shared job: scrapy-redis's scheduler with habrmirror's lease queue (so scrapyd
             # runs given -s HABR_REDIS_URL=... are workers too)
             settings.set("SCHEDULER", "habrmirror.crawl.frontier.scheduler.LeaseScheduler", priority="spider")
+            handlers = settings.getdict("DOWNLOAD_HANDLERS")
+            for scheme in ("http", "https"):  # the shared rate waits right before the send
+                handlers[scheme] = "habrmirror.crawl.frontier.politeness.RateLimitedDownloadHandler"
+            settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HabrSpider:
