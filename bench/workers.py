@@ -82,9 +82,14 @@ def run(
             process.communicate()
             assert process.returncode == 0, f"worker exited {process.returncode}"
         seconds = time.perf_counter() - started
+        wall_start = time.time() - seconds
         rows = sum(1 for shard in (out / "index").glob("*.jsonl") for _ in shard.open())
-        sent = [datetime.fromisoformat(json.loads(line)["time"]).timestamp() for line in log.open()]
-        return seconds, rows, sorted(sent)
+        sent = sorted(datetime.fromisoformat(json.loads(line)["time"]).timestamp() for line in log.open())
+        print(
+            f"    {workers} worker(s): start-up (start to first response) {sent[0] - wall_start:.1f} s,"
+            f" the end (last response to the last exit, fold included) {wall_start + seconds - sent[-1]:.1f} s"
+        )
+        return seconds, rows, sent
     finally:
         for process in (replica, redis):
             process.terminate()
@@ -116,12 +121,17 @@ def main() -> None:
             directory = Path(scratch) / f"w{workers}"
             directory.mkdir()
             seconds, rows, sent = run(workers, args.synthetic, args.latency, 10_000, directory)
-            figures[workers] = rows / seconds
+            crawling = sent[-1] - sent[0]  # first to last response: without start-up and fold
+            figures[workers] = (rows / seconds, rows / crawling)
             print(
                 f"({workers}) {workers} worker(s): {rows} articles in {seconds:.1f} s = {rows / seconds:.1f}"
-                f" articles/s ({len(sent) / seconds:.1f} responses/s)"
+                f" articles/s ({len(sent) / seconds:.1f} responses/s); crawling (first to last response)"
+                f" {crawling:.1f} s = {rows / crawling:.1f} articles/s"
             )
-        print(f"    3 workers / 1 worker: {figures[3] / figures[1]:.2f}x (target >= 2.7)")
+        print(
+            f"    3 workers / 1 worker: {figures[3][0] / figures[1][0]:.2f}x start to exit,"
+            f" {figures[3][1] / figures[1][1]:.2f}x while crawling (target >= 2.7)"
+        )
         directory = Path(scratch) / "rate"
         directory.mkdir()
         seconds, rows, sent = run(3, args.rate_articles, args.latency, 20, directory)

@@ -75,7 +75,9 @@ class LeaseScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untype
         return scheduler
 
     def open(self, spider: Spider) -> None:
-        super().open(spider)
+        # scrapy-redis's open() without its "Resuming crawl" Spider.log() (deprecated in Scrapy 2.19)
+        self.spider = spider
+        self.queue = LeaseQueue(self.server, spider, self.queue_key, self.serializer)
         self.worker.queue = self.queue
 
     def __len__(self) -> int:
@@ -124,7 +126,8 @@ class LeaseScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untype
             return None, False
         if lease.is_block:
             first, _, last = lease.value.decode().partition("-")
-            for request in self.spider.block_requests(range(int(first), int(last) + 1)):
+            block_requests = self.spider.block_requests  # type: ignore[attr-defined]  # ArticlesSpider's
+            for request in block_requests(range(int(first), int(last) + 1)):
                 super().enqueue_request(request)
             frontier.ack(lease.field, "done")
             return None, True

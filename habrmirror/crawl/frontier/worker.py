@@ -72,6 +72,7 @@ class FrontierWorker:
         # Known-gone ids of the archive: the job's workers skip them as a single crawl would (read-only here).
         self.gone = GoneIds(ArchiveDir(root).state_dir / GONE_FILE)
         self._heartbeat: Any = None
+        self._closing = False
         frontier.heartbeat()  # joined: alive before anything is popped
 
     @classmethod
@@ -205,9 +206,20 @@ class FrontierWorker:
         except REDIS_GONE as error:
             self.redis_lost(error)
             return
-        slot = getattr(self.crawler.engine, "_slot", None)
+        engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)
         if queued and slot is not None:
             slot.nextcall.schedule()
+        elif (
+            engine is not None
+            and slot is not None
+            and engine.running
+            and engine.spider_is_idle()
+            and not self._closing
+            and self._job_done()  # idle and done: close now (Scrapy asks spider_idle again only every 5 s)
+        ):
+            self._closing = True
+            deferred_from_coro(engine.close_spider_async(reason="finished"))
         if requeued:
             logger.warning(
                 "job %s: %d leased requests of a dead worker back in the queue", self.frontier.job, requeued
@@ -217,14 +229,17 @@ class FrontierWorker:
         """Stay while the job has work queued or leased anywhere (a dead worker's leases come back)."""
         if self.lost or (self.crawler.engine is not None and not self.crawler.engine.running):
             return
+        if not self._job_done() and not self.lost:
+            raise DontCloseSpider
+
+    def _job_done(self) -> bool:
+        """Nothing queued or leased anywhere (dead workers' leases requeued first), or the fold has begun."""
         try:
             queued, blocks, leased, seeded, fold = self.frontier.pending()
         except REDIS_GONE as error:
             self.redis_lost(error)
-            return
-        if fold or (seeded and queued == blocks == leased == 0):
-            return  # the job is done: this worker may close
-        raise DontCloseSpider
+            return False
+        return fold or (seeded and queued == blocks == leased == 0)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """After the session closed this worker's archive: report the walk, leave, fold when last."""
