@@ -181,9 +181,28 @@ def test_three_workers_archive_every_post_once_into_one_archive_at_the_shared_ra
         assert sorted(p.name for p in out.rglob("*")) == before
         assert len(crawler_requests(replica)) == len(sent)
 
+        # the next job starts from the archive's marks and archived ids: nothing new, no post fetched
+        fast = ["--rate", "500", "--no-comments"]
+        code, output = finish(worker(out, replica.origin, redis_server.url, "n0", "--job", "next", *fast))
+        assert code == EXIT_OK and "this worker folded" in output, output
+        assert requested_ids(crawler_requests(replica)[len(sent) :]) == []
+        # a refresh job re-captures every post of its window once; still one row per post
+        refresh = ["--job", "refresh", "--refresh-days", "100000", *fast]
+        refreshers = [worker(out, replica.origin, redis_server.url, f"r{n}", *refresh) for n in range(2)]
+        assert all(finish(process)[0] == EXIT_OK for process in refreshers)
+        assert archived_counts(out) == {article: 2 for article in listed}
+        assert set(index_rows(out)) == listed
+        verify(out)
+        rows = {article: row["captured_at"] for article, row in index_rows(out).items()}
+        reindexed = run_cli("reindex", str(out))
+        assert reindexed.returncode == 0, reindexed.stdout + reindexed.stderr
+        assert {article: row["captured_at"] for article, row in index_rows(out).items()} == rows
+
     listing = run_cli("jobs", "--redis", redis_server.url)
     assert listing.returncode == 0, listing.stderr
-    assert listing.stdout.startswith("three: done; queued 0 (+0 id blocks), leased 0")
+    jobs = [line.split(":")[0] for line in listing.stdout.splitlines() if not line.startswith(" ")]
+    assert jobs == ["next", "refresh", "three"]
+    assert "three: done; queued 0 (+0 id blocks), leased 0, done " in listing.stdout
     assert PASSWORD not in listing.stdout + listing.stderr
     as_json = json.loads(run_cli("jobs", "--redis", redis_server.url, "--job", "three", "--json").stdout)
     assert [job["job"] for job in as_json] == ["three"]
