@@ -25,6 +25,7 @@ import redis
 from habrmirror.crawl.frontier.jobs import job_status
 from habrmirror.crawl.run import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from habrmirror.replica import ReplicaProcess
+from habrmirror.store.layout import ArchiveDir
 from tests.conftest import FAST, ROOT, run_cli
 from tests.test_crawl_support import (
     all_listed,
@@ -278,6 +279,30 @@ def test_redis_stopped_mid_run_stops_the_worker_with_one_line_and_the_job_resume
             verify(out)
     finally:
         server.stop()
+
+
+def test_a_fold_that_cannot_take_the_archive_is_retried_by_the_next_worker(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    out = tmp_path / "archive"
+    with ReplicaProcess() as replica:
+        listed = all_listed(replica.origin)
+        job = ["--job", "locked", "--rate", "500", "--no-comments", "--set", "HABR_LOCK_WAIT=0.5"]
+        with ArchiveDir(out).writer_lock(holder="a test holding the archive"):
+            code, output = finish(worker(out, replica.origin, redis_server.url, "w0", *job))
+        assert code == EXIT_INTERRUPTED, output
+        assert (
+            "the fold into" in output
+            and "locked by pid" in output
+            and "run the job's command again" in output
+        )
+        assert not (out / "index").exists() or not index_rows(out)  # nothing folded yet, nothing lost:
+        assert set(index_rows(out / "workers" / "locked" / "w0")) == listed
+        code, output = finish(worker(out, replica.origin, redis_server.url, "w1", *job))
+        assert code == EXIT_OK and "this worker folded" in output, output
+        assert requested_ids(crawler_requests(replica)).count(min(listed)) == 1  # the retry fetched nothing
+        assert set(index_rows(out)) == listed
+        verify(out)
 
 
 def test_redis_unreachable_at_start_is_one_line_and_exit_2(tmp_path: Path) -> None:

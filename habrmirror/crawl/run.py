@@ -69,6 +69,7 @@ class SharedOutcome:
     lost: str | None  # why Redis went away mid-run
     left: tuple[str, str] | None  # ('fold', me) / ('folded_by', W) / ('left', '') / ('wait', '')
     fold: dict[str, Any] | None  # the job's result, when this worker folded
+    fold_error: str | None = None  # why this worker's fold failed (the job stays open for another try)
 
 
 def join_shared_job(
@@ -163,7 +164,14 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult
     session = getattr(crawler, "_habr_session", None)
     worker = getattr(crawler, "_habr_frontier", None)
     shared = (
-        SharedOutcome(worker.frontier.job, worker.frontier.worker, worker.lost, worker.left, worker.fold)
+        SharedOutcome(
+            worker.frontier.job,
+            worker.frontier.worker,
+            worker.lost,
+            worker.left,
+            worker.fold,
+            worker.fold_error,
+        )
         if worker is not None
         else None
     )

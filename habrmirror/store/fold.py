@@ -17,7 +17,7 @@ import heapq
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,8 +67,11 @@ def fold_workers(
     marks: dict[str, datetime] | None = None,
     lock_wait: float = 60.0,
     flush_rows: int = 1000,
+    progress: Callable[[str], None] | None = None,
 ) -> FoldReport:
-    """Fold every worker archive of ``job`` into ``root`` and delete them; move ``marks`` in ``root``."""
+    """Fold every worker archive of ``job`` into ``root`` and delete them; move ``marks`` in ``root``.
+
+    ``progress(worker)`` is called after each worker archive is folded (the caller renews its claim)."""
     report = FoldReport()
     job_dir = Path(root) / WORKERS_DIR / job
     workers = sorted(path for path in job_dir.iterdir() if path.is_dir()) if job_dir.is_dir() else []
@@ -82,6 +85,8 @@ def fold_workers(
                 target.flush(sync_warcs=False)  # a worker's rows are on disk before its files go
                 shutil.rmtree(worker)
                 report.workers.append(worker.name)
+                if progress is not None:
+                    progress(worker.name)
         finally:
             digests.close()
         if marks:

@@ -215,7 +215,7 @@ local counts = pending(p)
 local done = redis.call('EXISTS', p .. 'seeded') == 1 and counts[1] == 0 and counts[2] == 0 and counts[3] == 0
 if not done then return {'left', ''} end
 if redis.call('SCARD', p .. 'active') > 0 then return {'wait', ''} end
-redis.call('SET', p .. 'fold', w, 'NX')
+if not redis.call('SET', p .. 'fold', w, 'NX', 'PX', ARGV[2]) then return {'folded_by', redis.call('GET', p .. 'fold')} end
 return {'fold', w}
 """
 )
@@ -330,7 +330,7 @@ class JobFrontier:
     def leave(self) -> tuple[str, str]:
         """This worker stops: ('fold', me) when it is the one to fold, ('wait', '') when the job is done but
         other workers are still alive, ('folded_by', W), or ('left', '') when the job is not done."""
-        what, who = self._leave(keys=[self.prefix], args=[self.worker])
+        what, who = self._leave(keys=[self.prefix], args=[self.worker, int(self.fold_ttl * 1000)])
         return (what.decode(), who.decode() if isinstance(who, bytes) else str(who))
 
     # --- archived ids ------------------------------------------------------------------------------------------
@@ -385,10 +385,24 @@ class JobFrontier:
     def dead_workers(self) -> list[str]:
         return sorted(_text(member) for member in self.client.smembers(self.key("dead")))
 
+    @property
+    def fold_ttl(self) -> float:
+        """Seconds the folding worker's claim lasts unless renewed (a fold killed midway is taken over)."""
+        return max(60.0, 10 * self.lease_ttl)
+
+    def renew_fold(self) -> None:
+        """The fold goes on: keep the claim (renewed after each worker archive folded)."""
+        self.client.pexpire(self.key("fold"), int(self.fold_ttl * 1000))
+
+    def abandon_fold(self) -> None:
+        """The fold failed: let the next worker of the job try again."""
+        if self.client.get(self.key("fold")) == self.worker.encode():
+            self.client.delete(self.key("fold"))
+
     def finish(self, summary: dict[str, Any]) -> None:
         """The fold is written: store the job's result, drop the frontier (queue, dupefilter, bitmaps), keep
         the counters a week for ``habrmirror jobs``."""
-        keep = ["done", "stats:", "workers", "dead", "seeded", "fold"]
+        keep = ["done", "stats:", "workers", "dead", "seeded"]
         self.client.set(self.key("done"), json.dumps(summary))
         for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
             name = key.decode()[len(self.prefix) :]

@@ -11,6 +11,7 @@ directory (:func:`habrmirror.store.fold.fold_workers`) and marks the job done.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -69,6 +70,7 @@ class FrontierWorker:
         self.queue: Any = None  # the scheduler's LeaseQueue (encodes seed requests)
         self.left: tuple[str, str] | None = None  # what leave() answered
         self.fold: dict[str, Any] | None = None  # the job's result, in the worker that folded
+        self.fold_error: str | None = None  # why this worker's fold failed
         # Known-gone ids of the archive: the job's workers skip them as a single crawl would (read-only here).
         self.gone = GoneIds(ArchiveDir(root).state_dir / GONE_FILE)
         self._heartbeat: Any = None
@@ -262,6 +264,13 @@ class FrontierWorker:
                 self.fold = self._fold()
         except REDIS_GONE as error:
             self.redis_lost(error)
+        except Exception as error:  # the fold failed (DIR locked by another writer, disk full ...)
+            logger.error("job %s: the fold into %s failed: %s", self.frontier.job, self.root, error)
+            self.fold_error = (
+                f"the fold into {self.root} failed ({error}); run the job's command again to retry"
+            )
+            with contextlib.suppress(*REDIS_GONE):
+                self.frontier.abandon_fold()
 
     def _leave(self) -> tuple[str, str]:
         """Leave the job; when it is done but others are still alive, wait until one of them is the last
@@ -282,7 +291,9 @@ class FrontierWorker:
             job,
             self.origin,
             marks=marks,
+            lock_wait=self.crawler.settings.getfloat("HABR_LOCK_WAIT", 0) or 60.0,
             flush_rows=self.crawler.settings.getint("HABR_INDEX_FLUSH_ROWS", 1000),
+            progress=lambda _: self.frontier.renew_fold(),
         )
         summary = {
             "job": job,
