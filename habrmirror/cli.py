@@ -521,6 +521,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"job {shared.job} on {mask_url(args.redis)}: worker {worker}, --rate {rate:g}/s per host")
     settings = crawl_settings(args.out, args.origin, overrides, log_level=args.log_level)
     result = run_spider("articles", settings, **spider_args)
+    if result.job_closed:
+        print(result.error)
+        return EXIT_OK
     if result.shared is not None and (result.shared.lost or result.shared.fold_error):
         print(f"habrmirror: {result.shared.lost or result.shared.fold_error}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from habrmirror.crawl.frontier.jobs import JobFrontier
+from habrmirror.crawl.frontier.jobs import JobClosed, JobFrontier
 from habrmirror.crawl.frontier.politeness import _RESERVE, SharedRateLimitMiddleware, host_keys
 from habrmirror.crawl.frontier.worker import FrontierWorker
 from habrmirror.crawl.spiders.articles import ArticlesSpider
@@ -64,6 +64,10 @@ def test_only_the_last_worker_of_a_done_job_folds(client: redis.Redis) -> None:
     assert lease is not None and b.ack(lease.field)
     assert b.leave() == ("fold", "b")
     assert a.leave() == ("folded_by", "b")
+    late = JobFrontier(client, "job", "late", 30)
+    with pytest.raises(JobClosed, match="job job is folding already"):
+        late.heartbeat()  # joining and claiming the fold are one Lua step each: no worker joins a folding job
+    assert not client.sismember(late.key("active"), "late")
 
     c, d = JobFrontier(client, "other", "c", 30), JobFrontier(client, "other", "d", 30)
     c.heartbeat()

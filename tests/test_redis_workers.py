@@ -149,7 +149,8 @@ def test_three_workers_archive_every_post_once_into_one_archive_at_the_shared_ra
         for code, output in results:
             assert code == EXIT_OK, output
             assert PASSWORD not in output  # the URL is shown masked
-            assert f"redis://:***@127.0.0.1:{redis_server.port}/0" in output
+            # (a worker that started after the others finished the job only says so)
+            assert f"redis://:***@127.0.0.1:{redis_server.port}/0" in output or "nothing to do" in output
         folded = [output for _, output in results if "this worker folded" in output]
         assert len(folded) == 1, [output for _, output in results]
 

@@ -41,6 +41,7 @@ class RunResult:
     locked: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
     shared: SharedOutcome | None = None  # a worker of a shared job: how it left the job
+    job_closed: bool = False  # the shared job was done (or being folded) by the time this worker started
 
 
 @dataclass
@@ -183,6 +184,8 @@ def run_spider(spider: str, settings: Settings, **spider_args: Any) -> RunResult
         error = failures[0]
         if isinstance(error, LockHeld):
             return RunResult(None, str(error), locked=True, stats=stats, shared=shared)
+        if type(error).__name__ == "JobClosed":  # a shared job folded between our check and our start
+            return RunResult(None, str(error), stats=stats, job_closed=True)
         message = (
             str(error) if type(error).__name__ == "RedisUnavailable" else f"{type(error).__name__}: {error}"
         )

@@ -40,6 +40,10 @@ REDIS_GONE: tuple[type[BaseException], ...] = (
 )
 
 
+class JobClosed(RuntimeError):
+    """The job is done, or its last worker is folding it: a worker starting now has nothing to do."""
+
+
 class RedisUnavailable(RuntimeError):
     """Redis cannot be reached (at start) or went away (mid-run); the message is one line, password masked."""
 
@@ -172,11 +176,17 @@ end
 """
 
 # Heartbeat: keep this worker's leases alive, then requeue the leases of workers whose heartbeat stopped.
+# Once a worker folds (or has folded) the job, nobody joins it any more: -1. (The fold is claimed only when no
+# worker is active, and joining is this same step, so a worker either joined before the claim, and the claim
+# waits for it to leave, or is refused.)
 _HEARTBEAT = (
     _REQUEUE_FN
     + """
 local p = KEYS[1]
 local w = ARGV[1]
+if redis.call('EXISTS', p .. 'fold') == 1 or redis.call('EXISTS', p .. 'done') == 1 then
+  if redis.call('GET', p .. 'fold') ~= w then return -1 end
+end
 redis.call('SET', p .. 'alive:' .. w, '1', 'PX', ARGV[2])
 redis.call('SADD', p .. 'workers', w)
 redis.call('SADD', p .. 'active', w)
@@ -294,8 +304,12 @@ class JobFrontier:
     # --- a worker's life ---------------------------------------------------------------------------------------
 
     def heartbeat(self) -> int:
-        """Renew this worker's lease TTL; requeue dead workers' leases (returns how many)."""
-        return int(self._heartbeat(keys=[self.prefix], args=[self.worker, int(self.lease_ttl * 1000)]))
+        """Renew this worker's lease TTL (joining the job the first time); requeue dead workers' leases
+        (returns how many). :class:`JobClosed` once the job is being folded or done."""
+        requeued = int(self._heartbeat(keys=[self.prefix], args=[self.worker, int(self.lease_ttl * 1000)]))
+        if requeued < 0:
+            raise JobClosed(f"job {self.job} is {self.state() or 'done'} already; nothing to do")
+        return requeued
 
     def seed(
         self, requests: Sequence[tuple[float, bytes]], blocks: Sequence[str], archived_bits: bytes

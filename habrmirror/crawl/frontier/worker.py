@@ -29,6 +29,7 @@ from habrmirror.clock import iso, parse_utc
 from habrmirror.crawl.frontier.jobs import (
     DEFAULT_LEASE_TTL,
     REDIS_GONE,
+    JobClosed,
     JobFrontier,
     RedisUnavailable,
     connect,
@@ -106,8 +107,8 @@ class FrontierWorker:
     def from_crawler(cls, crawler: Crawler) -> FrontierWorker:
         try:
             worker = cls.of(crawler)
-        except RedisUnavailable as error:
-            logger.error("%s", error)
+        except (RedisUnavailable, JobClosed) as error:
+            logger.warning("%s", error)
             raise
         if worker is None:
             raise NotConfigured  # not a --redis crawl
@@ -207,6 +208,12 @@ class FrontierWorker:
             queued = self.queue is not None and len(self.queue) > 0
         except REDIS_GONE as error:
             self.redis_lost(error)
+            return
+        except JobClosed:  # declared dead (no heartbeat for a whole TTL) and the job went on without us
+            logger.warning("job %s: this worker was given up for dead; stopping", self.frontier.job)
+            if self.crawler.engine is not None and not self._closing:
+                self._closing = True
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="job_done"))
             return
         engine = self.crawler.engine
         slot = getattr(engine, "_slot", None)
