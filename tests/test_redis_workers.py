@@ -247,6 +247,25 @@ def test_a_sigkilled_workers_leases_are_redone_by_the_others(
         assert marks(out) == {}  # a job with a dead worker leaves the marks (the next run fills any gap)
 
 
+def test_a_retry_after_pauses_every_worker(tmp_path: Path, redis_server: RedisServer) -> None:
+    out = tmp_path / "archive"
+    with ReplicaProcess(synthetic=20) as replica:
+        listed = sorted(all_listed(replica.origin))
+        target = f"/ru/articles/{listed[len(listed) // 2]}/"
+        replica.control("fail", status=429, path=target, retry_after=2)
+        job = ["--job", "pause", "--rate", "40", "--no-comments", "--set", "HABR_IMAGES=false"]
+        workers = [worker(out, replica.origin, redis_server.url, f"w{n}", *job) for n in range(2)]
+        assert all(finish(process)[0] == EXIT_OK for process in workers)
+        sent = crawler_requests(replica)
+        times = [datetime.fromisoformat(entry["time"]).timestamp() for entry in sent]
+        blocked = next(t for t, entry in zip(times, sent, strict=True) if entry["status"] == 429)
+        # what was on its way when the 429 left may still arrive; after that, no worker sends until it is over
+        during = [t - blocked for t in times if blocked + 0.3 < t < blocked + 1.9]
+        assert during == [], during
+        assert sorted(t - blocked for t in times if t > blocked)[-1] > 2  # the crawl went on after the pause
+        assert set(index_rows(out)) == set(listed)  # and the post was retried and archived
+
+
 def test_redis_stopped_mid_run_stops_the_worker_with_one_line_and_the_job_resumes(tmp_path: Path) -> None:
     out = tmp_path / "archive"
     server = RedisServer(tmp_path, persistent=True).start()

@@ -88,7 +88,8 @@ class RateLimitedDownloadHandler(WireDownloadHandler):
     async def _wait_for_slot(self, request: Request) -> None:
         """Reserve the host's next slot and sleep until it. Woken more than half a slot late (a busy event
         loop), the slot is given up and a new one taken, so a late send never lands on top of the next
-        worker's (lateness is measured on this machine's monotonic clock only)."""
+        worker's (lateness is measured on this machine's monotonic clock only); woken into a pause another
+        worker's 429/503 set meanwhile, a slot after the pause is taken."""
         from twisted.internet import reactor  # see RetryAfterMiddleware: not at import time
 
         assert self.worker is not None and self._reserve is not None
@@ -102,6 +103,14 @@ class RateLimitedDownloadHandler(WireDownloadHandler):
             due = time.monotonic() + wait_us / 1e6
             if wait_us > 0:
                 await maybe_deferred_to_future(deferLater(reactor, wait_us / 1e6, lambda: None))
+                # a Retry-After that came in while we waited pauses us too (our slot was reserved before it)
+                try:
+                    paused = int(self.worker.frontier.client.pttl(pause)) > 0
+                except REDIS_GONE as error:
+                    self.worker.redis_lost(error)
+                    raise FrontierLost("Redis went away: not sending") from None
+                if paused:
+                    continue
             if time.monotonic() - due <= self.interval_us / 2e6:
                 return
 
