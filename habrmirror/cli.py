@@ -323,6 +323,7 @@ def plan_targets(texts: Sequence[str], origin: str) -> list[Target]:
 COMMENT_SOURCES = {
     "api": "from the comments API",
     "page": "read from the article page",
+    "comments_page": "read from the comments page (the API answer failed or was disallowed)",
     "none": "posts without comments",
     "failed": "failed (asked again on the next refresh)",
     "skipped_robots": "skipped (robots.txt)",
@@ -358,6 +359,16 @@ def print_summary(result: RunResult, out: Path) -> None:
         print(
             f"  not requested: {plural(summary['known_gone_skipped'], 'id')} that answered 404/410 lately"
             " (each is asked again after 7, 14, 28 ... up to 180 days)"
+        )
+    if summary.get("retry_pending"):
+        print(
+            f"  retry list: {plural(len(summary['retry_pending']), 'post')} asked again first by the next run"
+            " (the listing marks did not wait for them)"
+        )
+    for given in summary.get("retry_given_up") or []:
+        print(
+            f"  given up: {given['id']} after {plural(given['runs'], 'run')}: {given['outcome']}: "
+            f"{given['reason']} (habrmirror archive {given['id']} asks again)"
         )
     if summary.get("run"):
         print(f"  run summary: {out / 'runs' / (summary['run'] + '.json')}")

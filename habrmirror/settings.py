@@ -25,6 +25,9 @@ HABR_IMAGES = True  # fetch the article's body images into the WARC
 HABR_COMMENTS = True  # fetch each archived post's comments (Habr's comments API) into the WARC and the row
 HABR_LOOPBACK_ONLY = False  # refuse every request whose host is not 127.0.0.0/8 or ::1 (tests, demo)
 HABR_REQUEST_BUDGET = 0  # stop the run after this many requests (0 = no budget)
+HABR_RETRY_RUNS = (
+    5  # a post failing transiently (network, 5xx, blocked) is asked again first for this many runs
+)
 HABR_INDEX_FLUSH_ROWS = 1000  # rewrite dirty index shards after this many changed rows (and at the end); a kill replays at most this many captures from the WARC
 HABR_RETRY_AFTER_MAX = 600  # longest Retry-After (seconds) a 429/503 is waited for; longer ones give up
 HABR_RETRY_BACKOFF = 2.0  # first backoff (seconds, doubling) for a 429/503 without Retry-After

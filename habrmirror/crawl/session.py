@@ -46,6 +46,10 @@ class ArchiveSession:
         # of the run that has no row, with its reason
         self.not_archived: list[dict[str, Any]] = []
         self.warc_files: list[str] = []
+        # posts that failed in a way a later run may fix: id -> url, outcome, reason (the retry list's input)
+        self.transient_articles: dict[int, dict[str, Any]] = {}
+        self.watched: dict[int, str | None] = {}  # ids on the retry list -> this run's outcome for them
+        self.listing_transient = 0  # transient failures of listing pages
         self.comments: Counter[str] = Counter()  # archived posts by comments_status
         self.comment_count_mismatches: list[dict[str, Any]] = []  # commentsCount != comments archived
         self.closed = False
@@ -151,8 +155,13 @@ class ArchiveSession:
         self._count("failures", outcome, None, url, reason)
 
     def transient_failures(self) -> int:
-        """Failures of this run a later run may fix (the listing marks stay when there are any)."""
+        """Failures of this run a later run may fix."""
         return sum(count for name, count in self.outcomes.items() if Outcome(name).is_transient)
+
+    def transient_listing_failures(self) -> int:
+        """Transient failures that are no post's (listing pages): the listing marks stay when there are any;
+        posts' own go on the retry list instead."""
+        return self.listing_transient
 
     def _count(
         self, kind: str, outcome: Outcome, article_id: int | None, url: str, reason: str | None
@@ -161,6 +170,15 @@ class ArchiveSession:
         self.stats_inc(
             f"{kind}/{outcome.value}"
         )  # habrmirror/articles/<outcome>, habrmirror/failures/<outcome>
+        if kind == "failures" and outcome.is_transient:
+            self.listing_transient += 1
+        if kind == "articles" and article_id is not None:
+            if outcome.is_transient:
+                self.transient_articles[article_id] = {"url": url, "outcome": outcome.value, "reason": reason}
+            else:
+                self.transient_articles.pop(article_id, None)  # a retry within the run settled it
+            if article_id in self.watched:
+                self.watched[article_id] = outcome.value
         skipped = outcome is not Outcome.ARCHIVED and not outcome.is_failure and kind == "articles"
         if skipped and len(self.not_archived) < MAX_LISTED_FAILURES:
             self.not_archived.append(

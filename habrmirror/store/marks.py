@@ -2,9 +2,14 @@
 
 The mark is the newest publication time a *completed* run saw. A run walks a listing newest-first until it
 passes that mark, so whatever appeared since is covered without a gap; a run that was killed, hit its budget,
-had transient failures, or stopped early by ``--pages`` before reaching the old mark leaves the mark where it
+had a listing page fail, or stopped early by ``--pages`` before reaching the old mark leaves the mark where it
 was, and the next run walks the gap again (already archived ids are skipped by id, so this costs only listing
 pages). Which ids are archived is the index's business, not this file's.
+
+Posts that failed in a way a later run may fix (network, HTTP 5xx, blocked) do not hold the marks: they go on
+the file's *retry list* and the next run asks for them first, by URL, for at most ``retry_runs`` runs; then the
+run summary names them as given up. (Holding the marks for them made every run re-walk the listings back to
+the old mark for as long as one post kept failing.)
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from habrmirror.archive.atomic import write_json_atomic
 from habrmirror.clock import iso, utc_now
@@ -65,7 +71,7 @@ class ListingWalk:
         if reason != "finished":
             return f"run ended early ({reason})"
         if transient:
-            return f"{plural(transient, 'transient failure')} (network, HTTP, blocked): retried next run"
+            return f"{plural(transient, 'transient failure')} of listing pages: walked again next run"
         if self.failed:
             return self.failed
         if self.newest is None:
@@ -76,15 +82,43 @@ class ListingWalk:
 class CrawlState:
     """The marks of all listings of one archive."""
 
-    def __init__(self, path: Path, marks: dict[str, str]) -> None:
+    def __init__(
+        self, path: Path, marks: dict[str, str], retry: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.path = path
         self.marks = marks
+        self.retry = retry or {}  # article id (a string: JSON keys) -> url, runs, outcome, reason
+        self.given_up: dict[str, str] = {}  # ids the retry list gave up on -> when (not put on it again)
 
     @classmethod
     def load(cls, state_dir: Path) -> CrawlState:
         path = state_dir / STATE_FILE
-        marks = json.loads(path.read_text(encoding="utf-8")).get("marks", {}) if path.exists() else {}
-        return cls(path, marks)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        state = cls(path, data.get("marks", {}), data.get("retry", {}))
+        state.given_up = data.get("given_up", {})
+        return state
+
+    def retry_items(self) -> list[tuple[int, str]]:
+        """(id, url) of the posts to ask for first, oldest entry first."""
+        return [(int(article), str(entry["url"])) for article, entry in self.retry.items()]
+
+    def note_failed(self, article: int, url: str, outcome: str, reason: str | None, limit: int) -> bool:
+        """A post failed again in a way a later run may fix: kept for the next run, or, after ``limit`` runs,
+        dropped (returns True: given up)."""
+        if str(article) in self.given_up:
+            return False  # given up before: a walk that lists it still asks, the retry list does not
+        entry = self.retry.pop(str(article), None) or {"runs": 0}
+        runs = int(entry.get("runs", 0)) + 1
+        if runs >= limit:
+            self.given_up[str(article)] = iso(utc_now())
+            return True
+        self.retry[str(article)] = {"url": url, "runs": runs, "outcome": outcome, "reason": reason}
+        return False
+
+    def settled(self, article: int) -> None:
+        """The post was archived, or failed for good (gone, not an article): no more retries."""
+        self.retry.pop(str(article), None)
+        self.given_up.pop(str(article), None)
 
     def mark(self, key: str) -> datetime | None:
         value = self.marks.get(key)
@@ -96,4 +130,7 @@ class CrawlState:
             self.marks[key] = iso(moment)
 
     def save(self) -> None:
-        write_json_atomic(self.path, {"marks": self.marks, "updated": iso(utc_now())})
+        write_json_atomic(
+            self.path,
+            {"marks": self.marks, "retry": self.retry, "given_up": self.given_up, "updated": iso(utc_now())},
+        )

@@ -194,8 +194,22 @@ class ArticlesSpider(HabrSpider):
             for request in self.block_requests(self.ids):
                 yield request
             return
+        for request in self.retry_requests():
+            yield request
         for kind in self.kinds:
             yield self.listing_request(kind, 1)
+
+    def retry_requests(self) -> Iterator[scrapy.Request]:
+        """The posts earlier runs could not archive for a reason that may pass (the state's retry list), asked
+        for first and by URL: the listing marks did not wait for them."""
+        for article, _ in self.state.retry_items():
+            self.session.watched[article] = None
+            if self.session.is_archived(article):
+                continue  # archived since (by `habrmirror archive`, say): settled at the end of the run
+            self.requested.add(article)  # the listings do not ask for it a second time
+            self.session.stats_inc("articles_retried")
+            # its canonical URL at this run's origin (the one it failed at may be another origin's)
+            yield self.article_request(article_url(article, self.origin, self.language), article, priority=10)
 
     def block_requests(self, ids: range) -> Iterator[scrapy.Request]:
         """The requests of the ids not archived and not known gone (a whole ``--ids`` range, or one block)."""
@@ -344,8 +358,9 @@ class ArticlesSpider(HabrSpider):
         }
 
     def finish_run(self, reason: str) -> dict[str, Any]:
-        """Move each listing's mark only when this run covered everything down to it (see crawl_state)."""
-        transient = self.session.transient_failures()
+        """Move each listing's mark only when this run covered everything down to it (see crawl_state); posts
+        that failed in a way a later run may fix go on the retry list instead of holding the marks."""
+        transient = self.session.transient_listing_failures()
         summary: dict[str, Any] = {}
         shared = self.frontier is not None  # a shared job's marks move at its fold, from all workers' walks
         for key, walk in self.walks.items():
@@ -371,6 +386,26 @@ class ArticlesSpider(HabrSpider):
                 else walk.why_not(reason, transient),
                 "stopped": self.stopped.get(key) or f"the run ended before the walk did ({reason})",
             }
+        retry: dict[str, Any] = {}
         if self.walks and not shared:
+            retry = self.update_retry_list(reason)
             self.state.save()
-        return {"listings": summary, "known_gone_skipped": self.known_gone}
+        return {"listings": summary, "known_gone_skipped": self.known_gone, **retry}
+
+    def update_retry_list(self, reason: str) -> dict[str, Any]:
+        """This run's transient failures onto the retry list; what it settled off it; what was given up."""
+        limit = self.crawler.settings.getint("HABR_RETRY_RUNS", 5)
+        if reason == "finished":  # a run stopped early settled nothing it did not ask for
+            for article, outcome in self.session.watched.items():
+                failed_again = article in self.session.transient_articles
+                asked = outcome is not None
+                if (asked and not failed_again) or (not asked and self.session.is_archived(article)):
+                    self.state.settled(article)
+        given_up = []
+        for article, failure in self.session.transient_articles.items():
+            if self.state.note_failed(article, failure["url"], failure["outcome"], failure["reason"], limit):
+                given_up.append({"id": article, **failure, "runs": limit})
+        return {
+            "retry_pending": sorted(int(article) for article in self.state.retry),
+            "retry_given_up": given_up,
+        }
