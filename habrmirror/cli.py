@@ -657,7 +657,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if not (root / "warc").is_dir():
         raise UsageError(f"no archive at {root} (no warc/ directory)")
     try:
-        report = reindex_archive(root, rebuild_captures=True if args.captures else None, lock_wait=args.wait)
+        report = reindex_archive(
+            root, rebuild_captures=True if args.captures else None, lock_wait=args.wait, jobs=args.jobs
+        )
     except LockHeld as error:
         print(f"habrmirror: {error}", file=sys.stderr)
         return EXIT_LOCKED
@@ -792,6 +794,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return EXIT_OK
+
+
+def processes_option(sub: argparse.ArgumentParser, what: str) -> None:
+    """``--jobs N`` of reindex and export: processes, by default one per core this process may use."""
+    from habrmirror.tools.pool import available_cores
+
+    cores = available_cores()
+    sub.add_argument(
+        "--jobs",
+        type=checked(whole(1, "one process"), "jobs"),
+        default=cores,
+        metavar="N",
+        help=f"{what}; the output is the same for any N (default: one per core, {cores} here)",
+    )
 
 
 def field_list(text: str) -> list[str]:
@@ -1248,6 +1264,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="seconds to wait for a running crawl's lock; 0 = give up at once (default 60)",
     )
+    processes_option(sub, "processes that parse")
 
     sub = add(
         "pack",
@@ -1367,13 +1384,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["gusev"],
         help="gusev: exactly the IlyaGusev/habr columns and types (gone posts included, no gone_at column)",
     )
-    sub.add_argument(
-        "--jobs",
-        type=checked(whole(1, "one process"), "jobs"),
-        default=1,
-        metavar="N",
-        help="worker processes; the output is the same for any N (default 1)",
-    )
+    processes_option(sub, "worker processes")
 
     sub = add(
         "site",

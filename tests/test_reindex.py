@@ -7,6 +7,7 @@ one post (stored as a revisit), and a post deleted and fetched again (a 404, so 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from habrmirror.store.captures import iter_captures, read_checkpoint
 from habrmirror.store.index import ArchivedIds, iter_rows
 from habrmirror.store.layout import ArchiveDir, LockHeld
 from habrmirror.store.recovery import CHECKPOINT_NAME
+from habrmirror.tools import reindex as reindex_module
 from habrmirror.tools.reindex import reindex_archive
 from habrmirror.tools.verify import verify_archive
 from tests.conftest import FAST, run_cli
@@ -185,3 +187,49 @@ def test_reindex_takes_the_writer_lock(crawled: tuple[Path, dict[str, int]], tmp
     with ArchiveDir(root).writer_lock(holder="a test crawl"), pytest.raises(LockHeld, match="a test crawl"):
         reindex_archive(root)
     assert (root / "index").stat().st_mtime_ns == before
+
+
+# --- jobs: any number of processes, the same files -----------------------------------------------------------
+
+
+def reindexed_files(root: Path) -> dict[str, bytes]:
+    """Every file a reindex writes, as bytes: shards, id bitmap, checkpoint, search index, and the capture log
+    with its run name blanked (``reindex-`` and the second the run started)."""
+    paths = sorted((root / "index").glob("*.jsonl")) + sorted((root / "captures").glob("*.jsonl"))
+    paths += [
+        root / "state" / "index-ids.bin",
+        root / "state" / CHECKPOINT_NAME,
+        root / "search" / "search.sqlite",
+    ]
+    files = {path.relative_to(root).as_posix(): path.read_bytes() for path in paths}
+    for name in files:
+        if name.startswith("captures/"):
+            files[name] = re.sub(rb'"run":"reindex-\d{8}T\d{6}Z"', b'"run":"reindex"', files[name])
+    return files
+
+
+def test_jobs_rebuild_the_same_bytes_as_one_process(
+    crawled: tuple[Path, dict[str, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reindex_module, "CHUNK", 1)  # a task per capture: the workers' results interleave
+    roots = {}
+    for jobs in (1, 3):
+        roots[jobs] = root = tmp_path / f"jobs-{jobs}"
+        shutil.copytree(crawled[0], root)
+        shutil.rmtree(root / "captures")  # rebuilt too, so its lines are compared as well
+        report = reindex_archive(root, jobs=jobs)
+        assert report.jobs == jobs and report.captures_rebuilt
+        assert report.revisits == 1 and report.gone == 1 and report.search_rows == report.rows
+    by_cli = tmp_path / "cli"
+    shutil.copytree(crawled[0], by_cli)
+    shutil.rmtree(by_cli / "captures")
+    done = run_cli("reindex", str(by_cli), "--jobs", "2")  # the workers spawned from `python -m habrmirror`
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "in 2 worker processes" in done.stdout
+
+    expected = reindexed_files(roots[1])
+    assert len([name for name in expected if name.startswith("index/")]) > 1  # rows in several shards
+    assert reindexed_files(roots[3]) == expected
+    assert reindexed_files(by_cli) == expected
+    assert_same_rows(rows_by_id(crawled[0]), rows_by_id(roots[3]))
+    assert verify_archive(by_cli).ok

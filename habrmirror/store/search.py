@@ -43,6 +43,7 @@ __all__ = [
     "Hit",
     "SearchError",
     "SearchIndex",
+    "SearchRebuild",
     "compile_query",
     "ensure_search_index",
     "rebuild_search_index",
@@ -586,35 +587,65 @@ def open_for_writer(archive: ArchiveDir) -> SearchIndex | None:
     return None
 
 
+class SearchRebuild:
+    """A search index built afresh beside the current one: :meth:`put` the index's rows in shard order, then
+    :meth:`finish` swaps it in (or :meth:`abandon` deletes it). The caller holds the writer lock. The same
+    rows put in the same order make the same file, however they were fed.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = search_path(self.root)
+        self.new = self.path.with_name(self.path.name + ".new")
+        for leftover in _files_of(self.new):
+            leftover.unlink(missing_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.search = SearchIndex(self.new, create=True, building=True)
+        self.rows = 0
+
+    def put(self, row: dict[str, Any]) -> None:
+        self.search.put(row)
+        self.rows += 1
+        if self.rows % _REBUILD_BATCH == 0:
+            self.search.commit()
+
+    def finish(self, checkpoint: Any = None) -> int:
+        """Commit for ``checkpoint`` (default: the capture log's now), swap the file in; the rows indexed."""
+        if checkpoint is None:
+            checkpoint = _read_checkpoint(self.root)
+        try:
+            self.search.optimize()
+            self.search.commit(checkpoint)
+        finally:
+            self.search.close()
+        with open(self.new, "rb") as handle:
+            os.fsync(handle.fileno())
+        for stale in _files_of(self.path):  # never a new file beside an old file's WAL
+            stale.unlink(missing_ok=True)
+        os.replace(self.new, self.path)
+        fsync_dir(self.path.parent)
+        return self.rows
+
+    def abandon(self) -> None:
+        """Close and delete the file being built (the current one, if any, is left as it is)."""
+        self.search.close()
+        for leftover in _files_of(self.new):
+            leftover.unlink(missing_ok=True)
+
+
 def rebuild_search_index(root: Path) -> int:
     """Build the search index afresh from the index rows (streamed, shard by shard) and swap it in; returns
     the rows indexed. The caller holds the writer lock (``reindex`` does; :func:`ensure_search_index` takes it)."""
     archive = ArchiveDir(Path(root))
-    path = search_path(archive.root)
     checkpoint = _read_checkpoint(archive.root)  # before the rows: they are at least this new
-    new = path.with_name(path.name + ".new")
-    for leftover in _files_of(new):
-        leftover.unlink(missing_ok=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    search = SearchIndex(new, create=True, building=True)
-    rows = 0
+    build = SearchRebuild(archive.root)
     try:
         for row in iter_rows(archive.index_dir):
-            search.put(row)
-            rows += 1
-            if rows % _REBUILD_BATCH == 0:
-                search.commit()
-        search.optimize()
-        search.commit(checkpoint)
-    finally:
-        search.close()
-    with open(new, "rb") as handle:
-        os.fsync(handle.fileno())
-    for stale in _files_of(path):  # never a new file beside an old file's WAL
-        stale.unlink(missing_ok=True)
-    os.replace(new, path)
-    fsync_dir(path.parent)
-    return rows
+            build.put(row)
+    except BaseException:
+        build.abandon()
+        raise
+    return build.finish(checkpoint)
 
 
 def remove_search_index(root: Path) -> None:

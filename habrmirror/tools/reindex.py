@@ -4,8 +4,13 @@ The way back in the data flow: WARC records -> the same page parsers the crawl u
 network. Two passes: the first streams every record once and keeps only compact facts (where each article
 capture is, which URLs answered 2xx, which record a revisit refers to); the second reads back each article
 capture at its pointer in WARC-Date order and parses it, so the latest capture of a post wins exactly as in a
-crawl. The new index is built beside the old one and swapped in, then the search index is rebuilt from it; a
+crawl. The new index is built beside the old one and swapped in, with the search index rebuilt from it; a
 reindex is a writer and takes the lock.
+
+With ``jobs`` > 1 the parsing (nearly all of the time) runs in worker processes: pass 2's captures are sent
+in rank order, a few at a time, and their results applied to the index in that same order as they come back,
+so the shards, capture lines and search index are those of one process; while the workers parse, this process
+writes the shards and feeds each finished one to the search index.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import re
 import shutil
 import time
 from array import array
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
@@ -32,7 +40,6 @@ from habrmirror.archive.cdxj import cdxj_path, write_cdxj
 from habrmirror.archive.reader import RecordAt, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.capture import (
-    CaptureResult,
     FetchedPage,
     Outcome,
     comments_fallback_due,
@@ -45,10 +52,11 @@ from habrmirror.capture import (
 from habrmirror.clock import parse_utc, utc_now
 from habrmirror.items import Image, WarcPointer
 from habrmirror.store.captures import Capture, CaptureLog, capture_line
-from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore
+from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore, shard_lines, shard_name
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
-from habrmirror.store.search import rebuild_search_index, remove_search_index
+from habrmirror.store.search import SearchRebuild, rebuild_search_index, remove_search_index
+from habrmirror.tools.pool import process_pool
 from habrmirror.urls import article_id, is_article_url
 from habrmirror.wording import plural
 
@@ -61,6 +69,8 @@ MAX_REDIRECTS = 10  # an image URL that redirected is followed this many hops th
 MAX_LISTED = 1000  # parse errors listed in full in the report (the rest are counted)
 _DENSE_IDS = 50_000_000  # ids below this are tracked in an array, larger ones in a dict
 _SPARSE_SHARD = -1  # sort key of answers whose URL carries no id
+CHUNK = 8  # captures per task sent to a worker: ~40 ms of parsing, so the messages cost little
+WINDOW = 4  # tasks in flight per worker: it never waits for work, and memory stays a few tasks' rows
 _NEW_SUFFIX = ".reindex-new"
 _OLD_SUFFIX = ".reindex-old"
 
@@ -101,12 +111,11 @@ class ReindexReport:
     search_rows: int = 0  # rows in the rebuilt search index
     repaired_warcs: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    cpu_seconds: float = (
-        0.0  # CPU time of this process (the wall time also counts waiting for other processes)
-    )
+    cpu_seconds: float = 0.0  # CPU time of this process and its workers (wall time also counts waiting)
     iteration_seconds: float = 0.0  # only iterating the WARC records (pass 1, warcio)
-    read_seconds: float = 0.0  # reading article records back at their pointers (pass 2)
-    parse_seconds: float = 0.0  # parse_article + row building
+    read_seconds: float = 0.0  # reading article records back at their pointers (pass 2; summed over workers)
+    parse_seconds: float = 0.0  # parse_article + row building (summed over workers)
+    jobs: int = 1  # processes that parsed
 
     @property
     def iteration_share(self) -> float:
@@ -138,11 +147,12 @@ class ReindexReport:
             out.append(f"... and {self.parse_error_count - len(self.parse_errors)} more parse errors")
         for url, message in self.unreadable:
             out.append(f"unreadable: {url}: {message}")
+        workers = f" in {self.jobs} worker processes" if self.jobs > 1 else ""
         out.append(
             f"{self.seconds:.1f} s, {self.cpu_seconds:.1f} s CPU ({self.articles_per_second:.0f} articles/s); "
             "iterating records "
             f"{self.iteration_seconds:.1f} s ({self.iteration_share:.0%}), reading back {self.read_seconds:.1f} s, "
-            f"parsing {self.parse_seconds:.1f} s"
+            f"parsing {self.parse_seconds:.1f} s{workers}"
         )
         return out
 
@@ -200,17 +210,20 @@ class _Ranks:
 
 
 def reindex_archive(
-    root: Path, rebuild_captures: bool | None = None, lock_wait: float = 0.0
+    root: Path, rebuild_captures: bool | None = None, lock_wait: float = 0.0, jobs: int = 1
 ) -> ReindexReport:
     """Rebuild ``root/index/`` (and ``state/index-ids.bin``, the recovery checkpoint, missing CDXJ files) from
     ``root/warc/*.warc.gz``; rebuild ``captures/`` too when it is missing or empty or ``rebuild_captures``.
+    ``jobs``: processes that parse (the output is the same for any number).
 
     Raises :class:`~habrmirror.store.layout.LockHeld` when another writer holds the archive.
     """
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, got {jobs}")
     archive = ArchiveDir(Path(root))
     if not archive.warc_dir.is_dir():
         raise FileNotFoundError(f"{archive.root} has no warc/ directory: not a habrmirror archive")
-    report = ReindexReport()
+    report = ReindexReport(jobs=jobs)
     started, cpu_started = time.perf_counter(), time.process_time()
     with archive.writer_lock(wait=lock_wait, holder="habrmirror reindex"):
         # A killed crawl leaves its last WARC as NAME.open; cut it to whole exchanges so it can be indexed.
@@ -222,14 +235,13 @@ def reindex_archive(
             rebuild_captures = not any(archive.captures_dir.glob("*.jsonl"))
         # Until it is rebuilt from the new index, the old search index would answer for the old one.
         remove_search_index(archive.root)
-        _rebuild(archive, scan, report, rebuild_captures)
+        _rebuild(archive, scan, report, rebuild_captures, jobs)
         archive.upgrade_manifest()  # every row is now at this version
-        report.search_rows = rebuild_search_index(archive.root)
         for warc in warcs:
             if not cdxj_path(warc, archive.cdxj_dir).exists():
                 report.cdxj_written.append(_relative(archive, write_cdxj(warc, archive.cdxj_dir)))
     report.seconds = time.perf_counter() - started
-    report.cpu_seconds = time.process_time() - cpu_started
+    report.cpu_seconds += time.process_time() - cpu_started  # the workers' CPU was added as they reported
     return report
 
 
@@ -303,7 +315,7 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
     return scan
 
 
-def _comments_answers(scan: _Scan, article: int, event: _Event) -> list[tuple[str, WarcPointer]]:
+def _comments_answers(scan: _Lookups, article: int, event: _Event) -> list[tuple[str, WarcPointer]]:
     """The comments sources the crawl fetched for this page capture, in order: those for the article after the
     page and before the article's next page capture (the comments pipeline runs right after the page)."""
     later_pages = [order for order in scan.page_orders.get(article, []) if order > event.order]
@@ -327,8 +339,11 @@ def _event_kind(status: int, html: bool) -> str | None:
     return None
 
 
-def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_captures: bool) -> None:
-    """Pass 2: parse each article capture into a fresh index (and capture log), then swap them in.
+def _rebuild(
+    archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_captures: bool, jobs: int
+) -> None:
+    """Pass 2: parse each article capture into a fresh index (and capture log), then swap them in, and the
+    search index built from the new shards.
 
     Captures are ranked in WARC-Date order (the order the crawl saw them), but processed shard by shard, so each
     new shard is written exactly once and only one is held in memory; within a shard the order is by date, so
@@ -344,33 +359,39 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
         path.unlink(missing_ok=True)
     new_index.mkdir(parents=True)
     store = IndexStore(new_index, flush_rows=1 << 62, ids_path=new_ids)
-    resolver = _ImageResolver(scan)
     ranks = _Ranks()
+    lookups = _Lookups.of(archive.root, scan, rebuild_captures)
 
     events = scan.events
     events.sort(key=lambda event: (event.date, event.order))
     shards = [_shard_of(event) for event in events]
     by_shard = sorted(range(len(events)), key=lambda rank: (shards[rank], rank))
+    tasks = (_Task(events[rank], _bytes_of(scan, events[rank])) for rank in by_shard)
     # Capture lines go to a spool as they are made, then into the log in date order (positions by rank).
     positions = array("q", [-1]) * len(events) if rebuild_captures else None
     spool = open(spool_path, "w+b") if rebuild_captures else None  # noqa: SIM115 - closed below
+    feed = _SearchFeed(SearchRebuild(archive.root), new_index)
     try:
         shard: int | None = None
-        for rank in by_shard:
-            event = events[rank]
+        for rank, judged in zip(by_shard, _judged_in_order(tasks, lookups, jobs, report), strict=True):
             if shards[rank] != shard:
-                store.flush()
+                written = store.flush()
+                if shard is not None:
+                    feed.flushed(written, shard)
                 shard = shards[rank]
-            capture = _apply(archive, scan, store, resolver, ranks, rank, event, report)
+            capture = _apply(store, ranks, rank, events[rank], judged, report)
             if spool is not None and positions is not None and capture is not None:
                 positions[rank] = spool.tell()
-                spool.write(capture_line(capture))
-        store.flush()
+                spool.write(capture)
+        feed.flushed(store.flush(), None)
         report.rows = len(store.ids)
         if not new_ids.exists():
             ArchivedIds().save(new_ids)  # an archive without articles still gets an (empty) bitmap
         if spool is not None and positions is not None:
             report.captures_written = _write_log(spool, positions, new_captures, run_name())
+    except BaseException:
+        feed.build.abandon()
+        raise
     finally:
         if spool is not None:
             spool.close()
@@ -383,6 +404,201 @@ def _rebuild(archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_ca
         report.captures_rebuilt = True
     # Every capture in the log is reflected in the new index, so a later crawl's recovery replays none of them.
     CaptureLog(archive.captures_dir).write_checkpoint(archive.state_dir / CHECKPOINT_NAME)
+    if feed.complete:
+        report.search_rows = feed.build.finish()  # committed for the checkpoint just written
+    else:
+        feed.build.abandon()
+        report.search_rows = rebuild_search_index(archive.root)
+
+
+def _bytes_of(scan: _Scan, event: _Event) -> WarcPointer | None:
+    """The record holding an answer's bytes: its own, or for a revisit the original's (None: no WARC has it)."""
+    if event.kind == "page" and event.refers_to:
+        return scan.originals.get(event.refers_to)
+    return event.pointer
+
+
+class _SearchFeed:
+    """Feeds the new index's shards to the search rebuild as each one is final, in file order (what a rebuild
+    from the finished index reads), so the search index is built while the workers parse, not after them.
+
+    A shard is final once the next shard's captures begin: captures are processed shard by shard. A row
+    whose id is not its URL's (or an id past the shard names' 5 digits) can write a shard already fed; then
+    this feed is not :attr:`complete` and the search index is rebuilt from the finished index instead.
+    """
+
+    def __init__(self, build: SearchRebuild, index_dir: Path) -> None:
+        self.build = build
+        self.index_dir = index_dir
+        self.waiting: set[str] = set()  # shard files written and not yet fed
+        self.fed = ""  # the last shard file fed
+        self.complete = True
+
+    def flushed(self, written: list[Path], group: int | None) -> None:
+        """``written``: the files a flush wrote, after the captures of shard ``group`` (-1: ids not in their
+        URL, whose rows may land anywhere; None: the last flush, every file is final)."""
+        for path in written:
+            if path.name <= self.fed:
+                self.complete = False
+            self.waiting.add(path.name)
+        if not self.complete or group == _SPARSE_SHARD:
+            return
+        last = None if group is None else shard_name(group * SHARD_SIZE)
+        for name in sorted(self.waiting):
+            if last is not None and name > last:
+                break
+            for _, line in shard_lines(self.index_dir / name):
+                self.build.put(json.loads(line))
+            self.waiting.discard(name)
+            self.fed = name
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What judging a capture needs from pass 1 besides its own record: image outcomes and comments answers
+    (picklable: sent once to each worker process)."""
+
+    root: Path
+    url_status: dict[int, int]
+    redirects: dict[int, str]
+    comment_answers: dict[int, list[tuple[int, str, WarcPointer, str | None]]]
+    comment_originals: dict[str, WarcPointer]
+    page_orders: dict[int, list[int]]
+    capture_lines: bool  # the capture log is being rebuilt: each capture's line is made too
+
+    @classmethod
+    def of(cls, root: Path, scan: _Scan, capture_lines: bool) -> _Lookups:
+        return cls(
+            root,
+            scan.url_status,
+            scan.redirects,
+            scan.comment_answers,
+            scan.comment_originals,
+            scan.page_orders,
+            capture_lines,
+        )
+
+
+@dataclass(slots=True)
+class _Task:
+    """One article-URL answer to judge, and the record holding its bytes (None: a revisit of nothing held)."""
+
+    event: _Event
+    pointer: WarcPointer | None
+
+
+@dataclass(slots=True)
+class _Judged:
+    """What judging one answer gave (in a worker or here): applied to the index in rank order."""
+
+    unreadable: str | None = None  # why its bytes could not be read (then nothing else is set)
+    outcome: Outcome | None = None
+    url: str = ""
+    reason: str | None = None
+    revisit: bool = False
+    time: str = ""
+    row: dict[str, Any] | None = None
+    capture: bytes | None = None  # its capture line, when the log is rebuilt
+    read_seconds: float = 0.0
+    parse_seconds: float = 0.0
+
+
+class _Judge:
+    """Judges answers as the crawl did: the record read back, the page parsed, its comments and images."""
+
+    def __init__(self, lookups: _Lookups) -> None:
+        self.lookups = lookups
+        self.resolver = _ImageResolver(lookups)
+
+    def __call__(self, task: _Task) -> _Judged:
+        event, lookups = task.event, self.lookups
+        judged = _Judged()
+        page = FetchedPage(
+            event.url, event.status, b"", event.date, pointer=event.pointer, article_id=event.url_id
+        )
+        if event.kind == "page":
+            revisit = event.refers_to is not None
+            pointer = task.pointer
+            if pointer is None:
+                judged.unreadable = f"revisit refers to {event.refers_to}, which no WARC holds"
+                return judged
+            tick = time.perf_counter()
+            try:  # as the crawl saw it: still content-encoded (decoded under the limits), WARC-Truncated kept
+                stored = read_record(lookups.root, pointer)
+                page = stored_page(stored, event.url, event.date, pointer, event.url_id, revisit)
+            except (
+                Exception
+            ) as error:  # a damaged record is reported; the rest of the archive is still indexed
+                judged.unreadable = f"{pointer.filename}@{pointer.offset}: {error}"
+                return judged
+            finally:
+                judged.read_seconds = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        result = judge(page)
+        if result.article is not None:
+            if comments_to_fetch(result):
+                for number, (url, answer) in enumerate(_comments_answers(lookups, result.article.id, event)):
+                    if number and not comments_fallback_due(result):
+                        break  # the first answer was good: the crawl asked nothing more
+                    stored = read_record(lookups.root, answer)
+                    judge_comments(result, stored_page(stored, url, event.date, answer))
+            result = finish(result, [self.resolver.image(image) for image in result.article.images])
+        judged.parse_seconds = time.perf_counter() - tick
+        judged.outcome, judged.url, judged.reason = result.outcome, result.url, result.reason
+        judged.revisit, judged.time, judged.row = result.revisit, result.time, result.row
+        if lookups.capture_lines:
+            judged.capture = capture_line(Capture.of(result, run=None))
+        return judged
+
+
+_worker_judge: _Judge | None = None  # a worker process's, made once from the lookups it was started with
+
+
+def _start_worker(lookups: _Lookups) -> None:
+    global _worker_judge
+    _worker_judge = _Judge(lookups)
+
+
+def _judge_chunk(tasks: list[_Task]) -> tuple[list[_Judged], float]:
+    """A worker's unit of work: the judged answers, in order, and the CPU seconds they took."""
+    assert _worker_judge is not None, "the pool starts workers with _start_worker"
+    started = time.process_time()
+    judged = [_worker_judge(task) for task in tasks]
+    return judged, time.process_time() - started
+
+
+def _chunks(tasks: Iterable[_Task]) -> Iterator[list[_Task]]:
+    iterator = iter(tasks)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+def _judged_in_order(
+    tasks: Iterable[_Task], lookups: _Lookups, jobs: int, report: ReindexReport
+) -> Iterator[_Judged]:
+    """Every task judged, in the order given: here (one job) or by ``jobs`` worker processes, with at most
+    WINDOW tasks per worker in flight (a slow consumer holds up the workers, not memory)."""
+    if jobs == 1:
+        judge_here = _Judge(lookups)
+        for task in tasks:
+            yield judge_here(task)
+        return
+    chunks = _chunks(tasks)
+    pool = process_pool(jobs, _start_worker, (lookups,))
+    try:
+        pending: deque[Future[tuple[list[_Judged], float]]] = deque(
+            pool.submit(_judge_chunk, chunk) for chunk in islice(chunks, jobs * WINDOW)
+        )
+        while pending:
+            judged, cpu = pending.popleft().result()
+            report.cpu_seconds += cpu
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append(pool.submit(_judge_chunk, chunk))
+            yield from judged
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _shard_of(event: _Event) -> int:
@@ -413,61 +629,29 @@ def _write_log(spool: BinaryIO, positions: array[int], directory: Path, run: str
 
 
 def _apply(
-    archive: ArchiveDir,
-    scan: _Scan,
-    store: IndexStore,
-    resolver: _ImageResolver,
-    ranks: _Ranks,
-    rank: int,
-    event: _Event,
-    report: ReindexReport,
-) -> Capture | None:
-    """Apply one article-URL answer to the index as the crawl did; the capture line it stands for."""
-    page = FetchedPage(
-        event.url, event.status, b"", event.date, pointer=event.pointer, article_id=event.url_id
-    )
+    store: IndexStore, ranks: _Ranks, rank: int, event: _Event, judged: _Judged, report: ReindexReport
+) -> bytes | None:
+    """Apply one judged article-URL answer to the index as the crawl did; the capture line it stands for."""
     if event.kind == "page":
         report.article_captures += 1
-        page.revisit = event.refers_to is not None
-        page.pointer = scan.originals.get(event.refers_to) if event.refers_to else event.pointer
-        if page.pointer is None:
-            report.unreadable.append((event.url, f"revisit refers to {event.refers_to}, which no WARC holds"))
-            return None
-        tick = time.perf_counter()
-        pointer = page.pointer
-        try:  # as the crawl saw it: still content-encoded (decoded under the limits), WARC-Truncated kept
-            stored = read_record(archive.root, pointer)
-            page = stored_page(stored, event.url, event.date, pointer, event.url_id, page.revisit)
-        except Exception as error:  # a damaged record is reported; the rest of the archive is still indexed
-            report.unreadable.append((event.url, f"{pointer.filename}@{pointer.offset}: {error}"))
-            return None
-        finally:
-            report.read_seconds += time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    result = judge(page)
-    if result.article is not None:
-        if comments_to_fetch(result):
-            for number, (url, pointer) in enumerate(_comments_answers(scan, result.article.id, event)):
-                if number and not comments_fallback_due(result):
-                    break  # the first answer was good: the crawl asked nothing more
-                stored = read_record(archive.root, pointer)
-                judge_comments(result, stored_page(stored, url, event.date, pointer))
-        result = finish(result, [resolver.image(image) for image in result.article.images])
-    report.parse_seconds += time.perf_counter() - tick
-    _count(report, result)
-    if result.outcome is Outcome.GONE:
+    report.read_seconds += judged.read_seconds
+    report.parse_seconds += judged.parse_seconds
+    if judged.unreadable is not None:
+        report.unreadable.append((event.url, judged.unreadable))
+        return None
+    _count(report, judged)
+    if judged.outcome is Outcome.GONE:
         if event.url_id is not None and 0 <= ranks.get(event.url_id) < rank:
-            store.mark_gone(event.url_id, result.time)
+            store.mark_gone(event.url_id, judged.time)
     elif (
-        result.row is not None and ranks.get(result.row["id"]) < rank
+        judged.row is not None and ranks.get(judged.row["id"]) < rank
     ):  # the latest capture of an id holds its row
-        store.put(result.row)
-        ranks.set(result.row["id"], rank)
-    return Capture.of(result, run=None)
+        store.put(judged.row)
+        ranks.set(judged.row["id"], rank)
+    return judged.capture
 
 
-def _count(report: ReindexReport, result: CaptureResult) -> None:
+def _count(report: ReindexReport, result: _Judged) -> None:
     """The report's counters for one judged capture."""
     outcome = result.outcome
     if outcome is Outcome.ARCHIVED:
@@ -498,7 +682,7 @@ def _url_id(url: str) -> int | None:
 class _ImageResolver:
     """``archived``/``error`` of an image from what the WARCs hold for its URL (redirects followed)."""
 
-    def __init__(self, scan: _Scan) -> None:
+    def __init__(self, scan: _Lookups) -> None:
         self.scan = scan
         self._cache: dict[str, tuple[bool, str | None]] = {}
 
