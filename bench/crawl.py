@@ -12,8 +12,11 @@ Place: developer tool next to the crawl (``habrmirror.crawl.run``); nothing impo
 limit, robots.txt obeyed); wget is one connection, one request at a time (it has no concurrency), robots on.
 The replica's CPU time per run is printed, so a saturated server is visible. ``--scale`` adds the peak-RSS
 comparison of (b) at 1k vs 10k articles; ``--profile`` runs (b) once more under cProfile and prints the top costs.
+``--search-cost`` measures only what keeping the search index costs a crawl: (b) as usual, (b-) the same crawl
+with no search index (its file made unreadable before the run, so the writer runs without one, as it does when
+the search index is behind) and (a), taking turns ``--repeat`` times; it prints b/b- and b/a before and after.
 
-Usage: ``python bench/crawl.py [--synthetic 2000] [--scale] [--profile] [--keep DIR]``
+Usage: ``python bench/crawl.py [--synthetic 2000] [--scale] [--profile] [--search-cost] [--keep DIR]``
 """
 
 from __future__ import annotations
@@ -302,14 +305,29 @@ def check(measured: Measured, log: Path) -> None:
         raise SystemExit(f"{measured.name} exited with {measured.returncode}:\n{tail(log)}")
 
 
+NO_SEARCH = b"not a database: this crawl keeps no search index\n"
+
+
 def run_habrmirror(
-    name: str, replica: Replica, work: Path, shared: dict[str, Any], profile: Path | None = None
+    name: str,
+    replica: Replica,
+    work: Path,
+    shared: dict[str, Any],
+    profile: Path | None = None,
+    search: bool = True,
 ) -> tuple[Measured, list[tuple[str, int | None]], Path]:
+    """``search=False``: the archive's search index file is made unreadable first, so the writer keeps none
+    (``open_for_writer`` gives None, as for a search index behind the index) and the rest runs as usual."""
     out = work / f"archive-{name}"
     shutil.rmtree(out, ignore_errors=True)
+    if not search:
+        (out / "search").mkdir(parents=True)
+        (out / "search" / "search.sqlite").write_bytes(NO_SEARCH)
     log = work / f"{name}.log"
     measured = measure(name, habrmirror_command(out, replica.origin, shared, profile), log, replica, work)
     check(measured, log)
+    if not search and (out / "search" / "search.sqlite").read_bytes() != NO_SEARCH:
+        raise SystemExit(f"{name}: the crawl wrote a search index after all")
     fetched = warc_responses(sorted((out / "warc").glob("*.warc.gz")))
     measured.responses = stats_count(log) or len(fetched)
     measured.articles = article_pages(fetched)
@@ -378,6 +396,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (a') and (b); medians reported")
     parser.add_argument("--scale", action="store_true", help="also peak RSS of (b) at 1k vs 10k articles")
     parser.add_argument("--profile", action="store_true", help="also run (b) under cProfile, print top costs")
+    parser.add_argument(
+        "--search-cost", action="store_true", help="only (b) with and without the search index, and (a)"
+    )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temp dir)")
     args = parser.parse_args(argv)
     if shutil.which("wget") is None:
@@ -391,6 +412,12 @@ def main(argv: list[str]) -> int:
         "wget: 1 connection; "
         f"{os.cpu_count()} CPUs; work dir {work}"
     )
+    if args.search_cost:
+        try:
+            return search_cost(args.synthetic, args.repeat, work, shared)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
     try:
         with replica_running(args.synthetic, work) as replica:
             # (c) first: it also warms the replica's listing and article caches for (b) and (a).
@@ -510,6 +537,33 @@ def main(argv: list[str]) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def search_cost(synthetic: int, repeat: int, work: Path, shared: dict[str, Any]) -> int:
+    """(b) with the search index, (b-) without, (a) bare, taking turns; medians and their ratios."""
+    with replica_running(synthetic, work) as replica:
+        run_habrmirror("(b) warm-up", replica, work, shared)  # the replica's caches (resized images), untimed
+        on: list[Measured] = []
+        off: list[Measured] = []
+        bare: list[Measured] = []
+        for _ in range(repeat):
+            measured, fetched, _ = run_habrmirror("(b) habrmirror crawl", replica, work, shared)
+            on.append(measured)
+            measured, _, _ = run_habrmirror("(b-) no search index", replica, work, shared, search=False)
+            off.append(measured)
+            urls = [url for url, _ in fetched if kind_of(url) != "robots"]
+            (work / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
+            bare.append(measure_bare("(a) bare Scrapy", replica, work, shared, fetched))
+    print()
+    for runs in (bare, off, on):
+        print(f"{runs[0].name}: " + ", ".join(f"{run.seconds:.2f} s" for run in runs) + " (median used)")
+    full, without, base = median_run(on), median_run(off), median_run(bare)
+    print_table([base, without, full])
+    print(
+        f"\nkeeping the search index: b/b- seconds = {full.seconds / without.seconds:.3f} (target <= 1.05); "
+        f"b/a responses/s = {full.rate / base.rate:.2f} with it, {without.rate / base.rate:.2f} without"
+    )
     return 0
 
 

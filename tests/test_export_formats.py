@@ -201,3 +201,31 @@ def test_datasette_serves_facets(database: Path, rows: list[dict[str, Any]]) -> 
         server.wait(timeout=10)
         if server.stderr:
             server.stderr.close()
+
+
+def test_jobs_give_the_same_files_as_one_process(archive: Path, tmp_path: Path) -> None:
+    small = 1  # one shard per part: several parts, so the csv workers really split the shards
+    one = export_archive(
+        archive, format="csv", out=tmp_path / "one.csv", part_bytes=small, fields=["id", "tags"]
+    )
+    three = export_archive(
+        archive, format="csv", out=tmp_path / "three.csv", part_bytes=small, fields=["id", "tags"], jobs=3
+    )
+    assert one.parts == three.parts > 3 and three.jobs == 3
+    assert (one.rows, one.gone) == (three.rows, three.gone)
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "three.csv").read_bytes()
+    assert not list(tmp_path.glob(".*")), "the workers' part files are gone"
+    # sqlite and jsonl.zst have one writer: any jobs gives what one process writes
+    for kind, name in (("sqlite", "db"), ("jsonl.zst", "jsonl.zst")):
+        for jobs in (1, 3):
+            export_archive(archive, format=kind, out=tmp_path / f"{jobs}.{name}", part_bytes=small, jobs=jobs)
+    assert (tmp_path / "1.jsonl.zst").read_bytes() == (tmp_path / "3.jsonl.zst").read_bytes()
+    dumps = []
+    for jobs in (1, 3):
+        with sqlite3.connect(tmp_path / f"{jobs}.db") as db:
+            dumps.append(list(db.iterdump()))
+    assert dumps[0] == dumps[1] and len(dumps[0]) > len(archive_rows(archive))
+
+
+def archive_rows(archive: Path) -> list[dict[str, Any]]:
+    return list(iter_rows(archive / "index"))

@@ -6,7 +6,7 @@ Offline, after the crawl (tools/, no Scrapy): the index shards are read one at a
 (:func:`habrmirror.tools.dataset.read_shard`), filtered and shaped with Arrow compute (no Python per row), and
 written in row groups, so memory stays flat however large the archive is. The shards are planned into *parts*
 (consecutive shards, by size) independently of ``jobs``: with ``jobs=N`` worker processes export parts in
-parallel and the output is byte for byte what ``jobs=1`` writes. ``profile="gusev"`` writes exactly the
+parallel (parquet, hf, csv) and the output is byte for byte what ``jobs=1`` writes. ``profile="gusev"`` writes exactly the
 columns and types of the IlyaGusev/habr dataset. Gone posts stay in every export (``gone_at`` says since when;
 the gusev profile has no such column). The sqlite and csv formats take the same row groups and write them one
 slice of rows at a time; jsonl.zst copies the index lines as they are (filters apply, nothing is retyped).
@@ -18,12 +18,11 @@ import contextlib
 import csv
 import itertools
 import json
-import multiprocessing
 import os
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from habrmirror.clock import parse_utc
 from habrmirror.items import SCHEMA_VERSION
 from habrmirror.schema import feature_entry, record_properties, to_yaml
 from habrmirror.tools.dataset import index_dir_of, read_shard, record_schema, require
+from habrmirror.tools.pool import process_pool
 
 FORMATS = ("parquet", "hf", "sqlite", "csv", "jsonl.zst")
 FORMAT_NAMES = {
@@ -569,8 +569,8 @@ def export_archive(
     ``format="csv"``: one file with a header line, UTF-8; a list of strings or numbers is one cell joined by
     ``" | "`` (:data:`CSV_SEPARATOR`), lists of objects and objects are JSON, null is empty; a directory as
     ``out`` gets ``articles.csv``. ``format="jsonl.zst"``: the index lines, byte for byte, in one zstd stream
-    (``fields`` narrows each row, re-encoded). These three are written by one process (``jobs`` is for
-    parquet and hf) and take the habrmirror profile only.
+    (``fields`` narrows each row, re-encoded). These three take the habrmirror profile only; sqlite and
+    jsonl.zst are written by one process (SQLite has one writer; jsonl.zst copies lines, at disk speed).
     """
     require("pyarrow", "export")
     if format not in FORMATS:
@@ -590,13 +590,15 @@ def export_archive(
         target = target / "articles.csv"
     if format not in ("hf",) and target.is_dir():
         raise ExportError(f"{target} is a directory; name the .{format} file to write")
-    if format in SINGLE_WRITER_FORMATS and plan.profile != "habrmirror":
+    if format in (*SINGLE_WRITER_FORMATS, "csv") and plan.profile != "habrmirror":
         raise ExportError(f"profile {plan.profile} is for parquet and hf; {format} takes the index's fields")
     with _returning_pool():
         if format == "parquet":
             result, files = _export_parquet(parts, plan, target, jobs)
         elif format == "hf":
             result, files = _export_hf(Path(root), parts, plan, target, jobs)
+        elif format == "csv":
+            result, files = _export_csv(parts, plan, target, jobs)
         else:
             result, files = SINGLE_WRITER_FORMATS[format](parts, plan, target)
             jobs = 1
@@ -613,11 +615,6 @@ def export_archive(
         jobs=jobs,
         fields=list(plan.fields),
     )
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: a fresh interpreter per worker (forking a process that runs Arrow's thread pools is unsafe)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _export_parquet(
@@ -640,7 +637,7 @@ def _export_parquet(
                         del batch  # not alive while the next group is read
             else:
                 scratch.mkdir()
-                with _pool(jobs) as pool:
+                with process_pool(jobs) as pool:
                     futures: list[Future[_PartResult]] = [
                         pool.submit(
                             _export_part,
@@ -686,7 +683,7 @@ def _export_hf(
             for shards, name in zip(parts, names, strict=True):
                 total.add(_export_part([str(s) for s in shards], plan, name, "parquet"))
         else:
-            with _pool(jobs) as pool:
+            with process_pool(jobs) as pool:
                 futures = [
                     pool.submit(_export_part, [str(s) for s in shards], plan, name, "parquet")
                     for shards, name in zip(parts, names, strict=True)
@@ -1000,21 +997,54 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def _export_csv(parts: list[list[Path]], plan: _Plan, target: Path) -> tuple[_PartResult, list[Path]]:
-    """One CSV file (header line, UTF-8), written to a temporary file and renamed into place."""
+def _csv_rows(stream: Any, parts: list[list[Path]], plan: _Plan, total: _PartResult) -> None:
+    writer = csv.writer(stream)
+    for rows in _row_slices(parts, plan, total):
+        writer.writerows([_csv_cell(row[name]) for name in plan.fields] for row in rows)
+
+
+def _csv_part(shards: list[str], plan: _Plan, target: str) -> _PartResult:
+    """One part's CSV lines (no header) in ``target``: a worker's unit of work when jobs > 1."""
+    total = _PartResult()
+    with _returning_pool(), open(target, "w", encoding="utf-8", newline="") as stream:
+        _csv_rows(stream, [[Path(shard) for shard in shards]], plan, total)
+    return total
+
+
+def _export_csv(
+    parts: list[list[Path]], plan: _Plan, target: Path, jobs: int
+) -> tuple[_PartResult, list[Path]]:
+    """One CSV file (header line, UTF-8), written to a temporary file and renamed into place. With jobs > 1
+    each part's lines are made by a worker into a file of their own and copied in, in part order: a CSV
+    writer keeps no state from row to row, so the bytes are those one process writes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = _temp_beside(target)
+    scratch = _temp_beside(target, ".d")
     total = _PartResult()
     try:
         with temp.open("w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(plan.fields)
-            for rows in _row_slices(parts, plan, total):
-                writer.writerows([_csv_cell(row[name]) for name in plan.fields] for row in rows)
+            csv.writer(stream).writerow(plan.fields)
+            if jobs == 1 or len(parts) == 1:
+                _csv_rows(stream, parts, plan, total)
+            else:
+                scratch.mkdir()
+                names = [str(scratch / f"{i:05d}.csv") for i in range(len(parts))]
+                with process_pool(jobs) as pool:
+                    futures = [
+                        pool.submit(_csv_part, [str(s) for s in shards], plan, name)
+                        for shards, name in zip(parts, names, strict=True)
+                    ]
+                    for future, name in zip(futures, names, strict=True):
+                        total.add(future.result())
+                        stream.flush()
+                        with open(name, "rb") as lines:
+                            shutil.copyfileobj(lines, stream.buffer)
+                        os.unlink(name)
         os.replace(temp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+        shutil.rmtree(scratch, ignore_errors=True)
     return total, [target]
 
 
@@ -1064,4 +1094,4 @@ def _export_jsonl_zst(parts: list[list[Path]], plan: _Plan, target: Path) -> tup
     return total, [target]
 
 
-SINGLE_WRITER_FORMATS = {"sqlite": _export_sqlite, "csv": _export_csv, "jsonl.zst": _export_jsonl_zst}
+SINGLE_WRITER_FORMATS = {"sqlite": _export_sqlite, "jsonl.zst": _export_jsonl_zst}
