@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import time
@@ -225,7 +226,7 @@ def reindex_archive(
         raise FileNotFoundError(f"{archive.root} has no warc/ directory: not a habrmirror archive")
     report = ReindexReport(jobs=jobs)
     started, cpu_started = time.perf_counter(), time.process_time()
-    with archive.writer_lock(wait=lock_wait, holder="habrmirror reindex"):
+    with archive.writer_lock(wait=lock_wait, holder="habrmirror reindex"), _Workers(jobs, archive) as workers:
         # A killed crawl leaves its last WARC as NAME.open; cut it to whole exchanges so it can be indexed.
         report.repaired_warcs = [_relative(archive, p) for p in repair_open_warcs(archive.warc_dir)]
         warcs = sorted(archive.warc_dir.glob(f"*{WARC_SUFFIX}"))
@@ -235,7 +236,7 @@ def reindex_archive(
             rebuild_captures = not any(archive.captures_dir.glob("*.jsonl"))
         # Until it is rebuilt from the new index, the old search index would answer for the old one.
         remove_search_index(archive.root)
-        _rebuild(archive, scan, report, rebuild_captures, jobs)
+        _rebuild(archive, scan, report, rebuild_captures, workers)
         archive.upgrade_manifest()  # every row is now at this version
         for warc in warcs:
             if not cdxj_path(warc, archive.cdxj_dir).exists():
@@ -340,7 +341,7 @@ def _event_kind(status: int, html: bool) -> str | None:
 
 
 def _rebuild(
-    archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_captures: bool, jobs: int
+    archive: ArchiveDir, scan: _Scan, report: ReindexReport, rebuild_captures: bool, workers: _Workers
 ) -> None:
     """Pass 2: parse each article capture into a fresh index (and capture log), then swap them in, and the
     search index built from the new shards.
@@ -373,7 +374,7 @@ def _rebuild(
     feed = _SearchFeed(SearchRebuild(archive.root), new_index)
     try:
         shard: int | None = None
-        for rank, judged in zip(by_shard, _judged_in_order(tasks, lookups, jobs, report), strict=True):
+        for rank, judged in zip(by_shard, workers.judged_in_order(tasks, lookups, report), strict=True):
             if shards[rank] != shard:
                 written = store.flush()
                 if shard is not None:
@@ -552,19 +553,68 @@ class _Judge:
         return judged
 
 
-_worker_judge: _Judge | None = None  # a worker process's, made once from the lookups it was started with
+class _Workers:
+    """A reindex's worker processes (none for one job). Started before pass 1, so they import the parsers while
+    this process scans; pass 1's lookups reach them through a file in state/, read once by each."""
+
+    def __init__(self, jobs: int, archive: ArchiveDir) -> None:
+        self.jobs = jobs
+        self.lookups_path = archive.state_dir / ("reindex-lookups.pickle" + _NEW_SUFFIX)
+        self.pool = process_pool(jobs) if jobs > 1 else None
+        if self.pool is not None:
+            for _ in range(jobs):  # the pool starts a process per task waiting: all of them, now
+                self.pool.submit(_ready)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.lookups_path.unlink(missing_ok=True)
+
+    def judged_in_order(
+        self, tasks: Iterable[_Task], lookups: _Lookups, report: ReindexReport
+    ) -> Iterator[_Judged]:
+        """Every task judged, in the order given: here (one job) or by the workers, CHUNK tasks a message and
+        at most WINDOW messages per worker in flight (a slow consumer holds up the workers, not memory)."""
+        if self.pool is None:
+            judge_here = _Judge(lookups)
+            for task in tasks:
+                yield judge_here(task)
+            return
+        self.lookups_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lookups_path, "wb") as handle:
+            pickle.dump(lookups, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        path = str(self.lookups_path)
+        chunks = _chunks(tasks)
+        pending: deque[Future[tuple[list[_Judged], float]]] = deque(
+            self.pool.submit(_judge_chunk, path, chunk) for chunk in islice(chunks, self.jobs * WINDOW)
+        )
+        while pending:
+            judged, cpu = pending.popleft().result()
+            report.cpu_seconds += cpu
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append(self.pool.submit(_judge_chunk, path, chunk))
+            yield from judged
 
 
-def _start_worker(lookups: _Lookups) -> None:
-    global _worker_judge
-    _worker_judge = _Judge(lookups)
+def _ready() -> None:
+    """A worker's first task: nothing (unpickling it imported this module, and with it the parsers)."""
 
 
-def _judge_chunk(tasks: list[_Task]) -> tuple[list[_Judged], float]:
+_worker: tuple[str, _Judge] | None = None  # a worker process's judge, and the lookups file it was made from
+
+
+def _judge_chunk(lookups_path: str, tasks: list[_Task]) -> tuple[list[_Judged], float]:
     """A worker's unit of work: the judged answers, in order, and the CPU seconds they took."""
-    assert _worker_judge is not None, "the pool starts workers with _start_worker"
+    global _worker
     started = time.process_time()
-    judged = [_worker_judge(task) for task in tasks]
+    if _worker is None or _worker[0] != lookups_path:
+        with open(lookups_path, "rb") as handle:  # written by the reindex that started this worker
+            _worker = (lookups_path, _Judge(pickle.load(handle)))
+    judged = [_worker[1](task) for task in tasks]
     return judged, time.process_time() - started
 
 
@@ -572,33 +622,6 @@ def _chunks(tasks: Iterable[_Task]) -> Iterator[list[_Task]]:
     iterator = iter(tasks)
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
-
-
-def _judged_in_order(
-    tasks: Iterable[_Task], lookups: _Lookups, jobs: int, report: ReindexReport
-) -> Iterator[_Judged]:
-    """Every task judged, in the order given: here (one job) or by ``jobs`` worker processes, with at most
-    WINDOW tasks per worker in flight (a slow consumer holds up the workers, not memory)."""
-    if jobs == 1:
-        judge_here = _Judge(lookups)
-        for task in tasks:
-            yield judge_here(task)
-        return
-    chunks = _chunks(tasks)
-    pool = process_pool(jobs, _start_worker, (lookups,))
-    try:
-        pending: deque[Future[tuple[list[_Judged], float]]] = deque(
-            pool.submit(_judge_chunk, chunk) for chunk in islice(chunks, jobs * WINDOW)
-        )
-        while pending:
-            judged, cpu = pending.popleft().result()
-            report.cpu_seconds += cpu
-            chunk = next(chunks, None)
-            if chunk is not None:
-                pending.append(pool.submit(_judge_chunk, chunk))
-            yield from judged
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _shard_of(event: _Event) -> int:
