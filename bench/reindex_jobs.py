@@ -5,8 +5,10 @@ with N synthetic posts (``bench/reindex.py``'s builder), or takes one with ``--a
 commands as a user does (``python -m habrmirror reindex COPY --jobs J``, a fresh copy each time, the original
 never touched), taking turns ``--repeat`` times, and prints the median wall seconds of each, their ratio
 (issue 15's target: >= 1.8 with 2 jobs on 2 cores), the CPU seconds of each run (this process's children:
-the command and its workers) and the load average around each run: other work on the machine lowers the ratio,
-and the CPU seconds show how much of it the reindex got. It checks that both give the same index bytes.
+the command and its workers) and the load average before each run: other work on the machine lowers the ratio,
+and the CPU seconds show how much of it the reindex got. Beside each pair it times the machine's own ceiling: a
+pure CPU loop in one process twice against the same loop in J spawned processes at once (what J processes can
+gain on this machine at that moment, 2.0 on two idle cores). It checks that both give the same index bytes.
 
 Run from the repository root: ``PYTHONPATH=. python bench/reindex_jobs.py [-n 2000] [--jobs 2] [--repeat 3]
 [--archive DIR]``
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import resource
 import shutil
@@ -66,6 +69,27 @@ def run_reindex(source: Path, scratch: Path, jobs: int) -> tuple[float, float, s
     return seconds, children_cpu() - cpu, digest, load
 
 
+def burn(count: int) -> int:
+    total = 0
+    for number in range(count):
+        total += number * number
+    return total
+
+
+def machine_ceiling(jobs: int, count: int = 20_000_000) -> float:
+    """Seconds of ``jobs`` loops one after another / in ``jobs`` processes at once (started beforehand)."""
+    started = time.perf_counter()
+    for _ in range(jobs):
+        burn(count)
+    serial = time.perf_counter() - started
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        pool.map(burn, [1] * jobs)
+        started = time.perf_counter()
+        pool.map(burn, [count] * jobs, chunksize=1)
+        parallel = time.perf_counter() - started
+    return serial / parallel
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -88,7 +112,12 @@ def main(argv: list[str]) -> int:
             f"{len(os.sched_getaffinity(0))} cores"
         )
         runs: dict[int, list[tuple[float, float, str, float]]] = {1: [], args.jobs: []}
+        ceilings = []
         for attempt in range(args.repeat):
+            ceilings.append(machine_ceiling(args.jobs))
+            print(
+                f"  machine ceiling before run {attempt + 1}: {ceilings[-1]:.2f}x with {args.jobs} processes"
+            )
             for jobs in runs:
                 run = run_reindex(source, scratch, jobs)
                 runs[jobs].append(run)
@@ -106,9 +135,13 @@ def main(argv: list[str]) -> int:
     print(
         f"--jobs {args.jobs}: median {many:.2f} s ({cpu_many:.2f} s CPU, {cpu_many / cpu_one:.2f}x of --jobs 1's)"
     )
+    pairs = sorted(a[0] / b[0] for a, b in zip(runs[1], runs[args.jobs], strict=True))
     print(
-        f"speed-up --jobs {args.jobs} / --jobs 1: {one / many:.2f}x (target >= 1.8 with 2 jobs on 2 cores); "
-        f"same index bytes in every run: {'yes' if len(digests) == 1 else 'NO'}"
+        f"speed-up --jobs {args.jobs} / --jobs 1: {one / many:.2f}x of the medians (target >= 1.8 with 2 jobs on"
+        f" 2 cores); per pair {', '.join(f'{ratio:.2f}' for ratio in pairs)}; the machine's ceiling (a pure CPU"
+        f" loop in {args.jobs} processes): median {statistics.median(ceilings):.2f}x"
+        f" ({', '.join(f'{c:.2f}' for c in ceilings)}); same index bytes in every run:"
+        f" {'yes' if len(digests) == 1 else 'NO'}"
     )
     return 0 if len(digests) == 1 else 1
 

@@ -71,7 +71,9 @@ MAX_LISTED = 1000  # parse errors listed in full in the report (the rest are cou
 _DENSE_IDS = 50_000_000  # ids below this are tracked in an array, larger ones in a dict
 _SPARSE_SHARD = -1  # sort key of answers whose URL carries no id
 CHUNK = 8  # captures per task sent to a worker: ~40 ms of parsing, so the messages cost little
-WINDOW = 4  # tasks in flight per worker: it never waits for work, and memory stays a few tasks' rows
+WINDOW = 8  # tasks in flight per worker (~0.4 s of parsing): it does not run dry while this process writes
+# a shard or a batch of the search index, and memory stays a few dozen rows
+FEED_ROWS = 2  # rows of finished shards put into the search index after each result (about one row a result)
 _NEW_SUFFIX = ".reindex-new"
 _OLD_SUFFIX = ".reindex-old"
 
@@ -381,10 +383,12 @@ def _rebuild(
                     feed.flushed(written, shard)
                 shard = shards[rank]
             capture = _apply(store, ranks, rank, events[rank], judged, report)
+            feed.feed(FEED_ROWS)
             if spool is not None and positions is not None and capture is not None:
                 positions[rank] = spool.tell()
                 spool.write(capture)
         feed.flushed(store.flush(), None)
+        feed.feed(None)
         report.rows = len(store.ids)
         if not new_ids.exists():
             ArchivedIds().save(new_ids)  # an archive without articles still gets an (empty) bitmap
@@ -424,22 +428,26 @@ class _SearchFeed:
     from the finished index reads), so the search index is built while the workers parse, not after them.
 
     A shard is final once the next shard's captures begin: captures are processed shard by shard. A row
-    whose id is not its URL's (or an id past the shard names' 5 digits) can write a shard already fed; then
-    this feed is not :attr:`complete` and the search index is rebuilt from the finished index instead.
+    whose id is not its URL's (or an id past the shard names' 5 digits) can write a shard already taken; then
+    this feed is not :attr:`complete` and the search index is rebuilt from the finished index instead. Final
+    shards are fed a few rows at a time (:meth:`feed`, between two results), so this process keeps handing
+    work to the workers instead of stemming a whole shard while they run out of it.
     """
 
     def __init__(self, build: SearchRebuild, index_dir: Path) -> None:
         self.build = build
         self.index_dir = index_dir
-        self.waiting: set[str] = set()  # shard files written and not yet fed
-        self.fed = ""  # the last shard file fed
+        self.waiting: set[str] = set()  # shard files written and not yet final
+        self.ready: deque[str] = deque()  # final shard files, in file order, not yet fed
+        self.lines: Iterator[tuple[int, bytes]] | None = None  # the shard being fed
+        self.taken = ""  # the last shard file found final
         self.complete = True
 
     def flushed(self, written: list[Path], group: int | None) -> None:
         """``written``: the files a flush wrote, after the captures of shard ``group`` (-1: ids not in their
         URL, whose rows may land anywhere; None: the last flush, every file is final)."""
         for path in written:
-            if path.name <= self.fed:
+            if path.name <= self.taken:
                 self.complete = False
             self.waiting.add(path.name)
         if not self.complete or group == _SPARSE_SHARD:
@@ -448,10 +456,24 @@ class _SearchFeed:
         for name in sorted(self.waiting):
             if last is not None and name > last:
                 break
-            for _, line in shard_lines(self.index_dir / name):
-                self.build.put(json.loads(line))
             self.waiting.discard(name)
-            self.fed = name
+            self.ready.append(name)
+            self.taken = name
+
+    def feed(self, rows: int | None) -> None:
+        """Put up to ``rows`` rows of the final shards into the search index (None: all of them)."""
+        while self.complete and (rows is None or rows > 0):
+            if self.lines is None:
+                if not self.ready:
+                    return
+                self.lines = shard_lines(self.index_dir / self.ready.popleft())
+            found = next(self.lines, None)
+            if found is None:
+                self.lines = None
+                continue
+            self.build.put(json.loads(found[1]))
+            if rows is not None:
+                rows -= 1
 
 
 @dataclass(frozen=True)
