@@ -120,8 +120,12 @@ class IndexStore:
 
     def put(self, row: dict[str, Any]) -> None:
         """Insert or replace the row for ``row["id"]``."""
-        article_id = int(row["id"])
-        self._changed.setdefault(shard_name(article_id), {})[article_id] = dumps_row(row)
+        self.put_line(int(row["id"]), dumps_row(row))
+
+    def put_line(self, article_id: int, line: bytes) -> None:
+        """:meth:`put` of a row already made into its index line by :func:`dumps_row` (``reindex --jobs``'
+        workers send lines: a tenth of the cost of sending the row and encoding it here)."""
+        self._changed.setdefault(shard_name(article_id), {})[article_id] = line
         self.ids.add(article_id)
         self._pending += 1
 

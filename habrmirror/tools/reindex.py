@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
 
 from habrmirror.archive.atomic import fsync_dir
-from habrmirror.archive.cdxj import cdxj_path, write_cdxj
 from habrmirror.archive.reader import RecordAt, iter_records, read_record
 from habrmirror.archive.warc import WARC_SUFFIX, repair_open_warcs
 from habrmirror.capture import (
@@ -53,13 +52,23 @@ from habrmirror.capture import (
 from habrmirror.clock import parse_utc, utc_now
 from habrmirror.items import Image, WarcPointer
 from habrmirror.store.captures import Capture, CaptureLog, capture_line
-from habrmirror.store.index import IDS_FILE, SHARD_SIZE, ArchivedIds, IndexStore, shard_lines, shard_name
+from habrmirror.store.index import (
+    IDS_FILE,
+    SHARD_SIZE,
+    ArchivedIds,
+    IndexStore,
+    dumps_row,
+    shard_lines,
+    shard_name,
+)
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
-from habrmirror.store.search import SearchRebuild, rebuild_search_index, remove_search_index
 from habrmirror.tools.pool import process_pool
 from habrmirror.urls import article_id, is_article_url
 from habrmirror.wording import plural
+
+if TYPE_CHECKING:
+    from habrmirror.store.search import SearchRebuild
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +232,10 @@ def reindex_archive(
     """
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, got {jobs}")
+    # Imported here, not at the top: a worker imports this module, and needs neither (a third of its start).
+    from habrmirror.archive.cdxj import cdxj_path, write_cdxj
+    from habrmirror.store.search import remove_search_index
+
     archive = ArchiveDir(Path(root))
     if not archive.warc_dir.is_dir():
         raise FileNotFoundError(f"{archive.root} has no warc/ directory: not a habrmirror archive")
@@ -373,6 +386,8 @@ def _rebuild(
     # Capture lines go to a spool as they are made, then into the log in date order (positions by rank).
     positions = array("q", [-1]) * len(events) if rebuild_captures else None
     spool = open(spool_path, "w+b") if rebuild_captures else None  # noqa: SIM115 - closed below
+    from habrmirror.store.search import SearchRebuild, rebuild_search_index
+
     feed = _SearchFeed(SearchRebuild(archive.root), new_index)
     try:
         shard: int | None = None
@@ -520,7 +535,8 @@ class _Judged:
     reason: str | None = None
     revisit: bool = False
     time: str = ""
-    row: dict[str, Any] | None = None
+    row_id: int | None = None  # the id of its row, if it made one
+    line: bytes | None = None  # that row as its index line (cheaper to send than the row)
     capture: bytes | None = None  # its capture line, when the log is rebuilt
     read_seconds: float = 0.0
     parse_seconds: float = 0.0
@@ -569,7 +585,9 @@ class _Judge:
             result = finish(result, [self.resolver.image(image) for image in result.article.images])
         judged.parse_seconds = time.perf_counter() - tick
         judged.outcome, judged.url, judged.reason = result.outcome, result.url, result.reason
-        judged.revisit, judged.time, judged.row = result.revisit, result.time, result.row
+        judged.revisit, judged.time = result.revisit, result.time
+        if result.row is not None:
+            judged.row_id, judged.line = int(result.row["id"]), dumps_row(result.row)
         if lookups.capture_lines:
             judged.capture = capture_line(Capture.of(result, run=None))
         return judged
@@ -689,10 +707,10 @@ def _apply(
         if event.url_id is not None and 0 <= ranks.get(event.url_id) < rank:
             store.mark_gone(event.url_id, judged.time)
     elif (
-        judged.row is not None and ranks.get(judged.row["id"]) < rank
+        judged.row_id is not None and judged.line is not None and ranks.get(judged.row_id) < rank
     ):  # the latest capture of an id holds its row
-        store.put(judged.row)
-        ranks.set(judged.row["id"], rank)
+        store.put_line(judged.row_id, judged.line)
+        ranks.set(judged.row_id, rank)
     return judged.capture
 
 
