@@ -27,6 +27,7 @@ import os
 import pstats
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,7 @@ class Measured:
     responses: int = 0
     articles: int = 0  # article pages fetched (HTTP 200)
     replica_cpu: float = 0.0
+    cpu: float = 0.0  # CPU seconds of the child and the children it waited for (its parse worker)
     note: str = ""
 
     @property
@@ -143,7 +145,12 @@ def measure(name: str, command: list[str], log: Path, replica: Replica, cwd: Pat
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     return Measured(
-        name, seconds, usage.ru_maxrss, process.returncode, replica_cpu=replica.cpu() - replica_before
+        name,
+        seconds,
+        usage.ru_maxrss,
+        process.returncode,
+        replica_cpu=replica.cpu() - replica_before,
+        cpu=usage.ru_utime + usage.ru_stime,
     )
 
 
@@ -557,11 +564,18 @@ def search_cost(synthetic: int, repeat: int, work: Path, shared: dict[str, Any])
             bare.append(measure_bare("(a) bare Scrapy", replica, work, shared, fetched))
     print()
     for runs in (bare, off, on):
-        print(f"{runs[0].name}: " + ", ".join(f"{run.seconds:.2f} s" for run in runs) + " (median used)")
+        print(
+            f"{runs[0].name}: "
+            + ", ".join(f"{run.seconds:.2f} s ({run.cpu:.1f} s CPU)" for run in runs)
+            + " (median used)"
+        )
     full, without, base = median_run(on), median_run(off), median_run(bare)
     print_table([base, without, full])
+    pairs = ", ".join(f"{b.seconds / c.seconds:.3f}" for b, c in zip(on, off, strict=True))
+    cpu = statistics.median(run.cpu for run in on) / statistics.median(run.cpu for run in off)
     print(
-        f"\nkeeping the search index: b/b- seconds = {full.seconds / without.seconds:.3f} (target <= 1.05); "
+        f"\nkeeping the search index: b/b- seconds = {full.seconds / without.seconds:.3f} of the medians "
+        f"(target <= 1.05; per turn {pairs}); CPU seconds b/b- = {cpu:.3f} (medians); "
         f"b/a responses/s = {full.rate / base.rate:.2f} with it, {without.rate / base.rate:.2f} without"
     )
     return 0

@@ -3,7 +3,8 @@ tables, in the same run (issue 12's target: within 2x).
 
 Place: developer tool beside ``habrmirror.tools.export``. The synthetic archive is ``bench/export.py``'s (one real
 fixture row, its texts cut to ``--text-chars``, ``--rows`` ids). Each measurement runs in its own child
-process, after one untimed export that warms the page cache, and they take turns ``--repeat`` times (medians):
+process (with ``--keep``, after one untimed export that warms the page cache), taking turns ``--repeat`` times
+(medians):
 
   sqlite-utils   for every index shard: the lines parsed (orjson), ``db["articles"].insert_all(rows, pk="id")``
                  (sqlite-utils writes lists and objects as JSON text itself) with a ``year`` column, the same
@@ -149,7 +150,8 @@ def main(argv: list[str]) -> int:
         size = sum(p.stat().st_size for p in (root / "index").glob("*.jsonl"))
         print(f"{args.rows} rows, {size / 1e6:.0f} MB of JSON")
         ours, theirs = Path(scratch) / "export.db", Path(scratch) / "sqlite-utils.db"
-        measure("export", root, ours, args.jobs)  # warm the page cache
+        if args.keep is not None:
+            measure("export", root, ours, args.jobs)  # warm the page cache (a fresh build leaves it warm)
         runs: dict[str, list[dict[str, Any]]] = {"sqlite-utils": [], "export": []}
         for attempt in range(args.repeat):
             for what, out in (("sqlite-utils", theirs), ("export", ours)):

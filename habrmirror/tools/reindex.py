@@ -365,6 +365,8 @@ def _rebuild(
     new shard is written exactly once and only one is held in memory; within a shard the order is by date, so
     the latest capture of an id wins and a 404 after it marks the row gone, as in the crawl.
     """
+    from habrmirror.store.search import SearchRebuild, rebuild_search_index  # not in workers (see above)
+
     new_index = archive.root / (archive.index_dir.name + _NEW_SUFFIX)
     new_captures = archive.root / (archive.captures_dir.name + _NEW_SUFFIX)
     new_ids = archive.state_dir / (IDS_FILE + _NEW_SUFFIX)
@@ -386,8 +388,6 @@ def _rebuild(
     # Capture lines go to a spool as they are made, then into the log in date order (positions by rank).
     positions = array("q", [-1]) * len(events) if rebuild_captures else None
     spool = open(spool_path, "w+b") if rebuild_captures else None  # noqa: SIM115 - closed below
-    from habrmirror.store.search import SearchRebuild, rebuild_search_index
-
     feed = _SearchFeed(SearchRebuild(archive.root), new_index)
     try:
         shard: int | None = None
@@ -565,9 +565,7 @@ class _Judge:
             try:  # as the crawl saw it: still content-encoded (decoded under the limits), WARC-Truncated kept
                 stored = read_record(lookups.root, pointer)
                 page = stored_page(stored, event.url, event.date, pointer, event.url_id, revisit)
-            except (
-                Exception
-            ) as error:  # a damaged record is reported; the rest of the archive is still indexed
+            except Exception as error:  # a damaged record is reported; the rest is still indexed
                 judged.unreadable = f"{pointer.filename}@{pointer.offset}: {error}"
                 return judged
             finally:
