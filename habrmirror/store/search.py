@@ -47,6 +47,7 @@ __all__ = [
     "compile_query",
     "ensure_search_index",
     "rebuild_search_index",
+    "row_stems",
     "search_archive",
     "search_path",
     "stem_text",
@@ -214,6 +215,12 @@ def stem_text(text: str) -> str:
     return " ".join(map(_stems.__getitem__, text.split()))
 
 
+def row_stems(row: dict[str, Any]) -> tuple[str, ...]:
+    """The stems the search index holds for a row's title, body, tags and comments (what :meth:`SearchIndex.put`
+    computes; ``reindex --jobs``' workers compute them beside the row)."""
+    return tuple(stem_text(text) for text in _row_texts(row))
+
+
 def _prefix(word: str) -> str:
     """A prefix query's text: folded like a stem, not stemmed (a stem is itself a prefix of its words)."""
     return unicodedata.normalize("NFC", word).lower().replace("ё", "е")
@@ -342,7 +349,8 @@ def _row_meta(row: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-_Doc = tuple[int, tuple[str, str, str, str], tuple[Any, ...]]  # id, _row_texts, _row_meta: what a row gives
+# id, _row_texts, _row_meta, and the texts' stems when the caller made them (row_stems): what a row gives
+_Doc = tuple[int, tuple[str, str, str, str], tuple[Any, ...], tuple[str, ...] | None]
 _WRITE_BATCH = 256  # rows per executemany (the writer thread takes what has queued, up to this many)
 
 
@@ -428,9 +436,10 @@ class SearchIndex:
             and checkpoint in meta.get("checkpoints", [])
         )
 
-    def put(self, row: dict[str, Any]) -> None:
-        """Insert or replace the row ``row["id"]`` (its words are re-indexed only when its text changed)."""
-        doc = (int(row["id"]), _row_texts(row), _row_meta(row))
+    def put(self, row: dict[str, Any], stems: tuple[str, ...] | None = None) -> None:
+        """Insert or replace the row ``row["id"]`` (its words are re-indexed only when its text changed).
+        ``stems``: :func:`row_stems` of the row, when the caller made them already (in another process)."""
+        doc = (int(row["id"]), _row_texts(row), _row_meta(row), stems)
         if self._queue is not None:
             self._raise_failure()
             self._queue.put(doc)
@@ -524,7 +533,9 @@ class SearchIndex:
             )
         }
         same = [
-            (*meta, article_id) for article_id, texts, meta in docs.values() if old.get(article_id) == texts
+            (*meta, article_id)
+            for article_id, texts, meta, _ in docs.values()
+            if old.get(article_id) == texts
         ]
         changed = [doc for doc in docs.values() if old.get(doc[0]) != doc[1]]
         db.executemany(
@@ -537,7 +548,7 @@ class SearchIndex:
             "INSERT INTO terms(terms, rowid, title, body, tags, comments) VALUES ('delete', ?, ?, ?, ?, ?)",
             [
                 (article_id, *(stem_text(text or "") for text in old[article_id]))
-                for article_id, _, _ in changed
+                for article_id, _, _, _ in changed
                 if article_id in old
             ],
         )
@@ -549,12 +560,16 @@ class SearchIndex:
                 "INSERT OR REPLACE INTO docs(id, title, body, tags, comments, published_at, time_published, url,"
                 " author, author_key, hub_keys, language, type) VALUES "
                 + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(changed)),
-                [value for article_id, texts, meta in changed for value in (article_id, *texts, *meta)],
+                [value for article_id, texts, meta, _ in changed for value in (article_id, *texts, *meta)],
             )
             db.execute(
                 "INSERT INTO terms(rowid, title, body, tags, comments) VALUES "
                 + ",".join(["(?,?,?,?,?)"] * len(changed)),
-                [value for article_id, texts, _ in changed for value in (article_id, *map(stem_text, texts))],
+                [
+                    value
+                    for article_id, texts, _, stems in changed
+                    for value in (article_id, *(stems or map(stem_text, texts)))
+                ],
             )
 
     def _commit_now(self, checkpoints: list[Any]) -> None:
@@ -603,8 +618,8 @@ class SearchRebuild:
         self.search = SearchIndex(self.new, create=True, building=True)
         self.rows = 0
 
-    def put(self, row: dict[str, Any]) -> None:
-        self.search.put(row)
+    def put(self, row: dict[str, Any], stems: tuple[str, ...] | None = None) -> None:
+        self.search.put(row, stems)
         self.rows += 1
         if self.rows % _REBUILD_BATCH == 0:
             self.search.commit()

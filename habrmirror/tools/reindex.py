@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urljoin
 
 from w3lib.url import safe_url_string
@@ -63,12 +63,10 @@ from habrmirror.store.index import (
 )
 from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
+from habrmirror.store.search import SearchRebuild, rebuild_search_index, remove_search_index, row_stems
 from habrmirror.tools.pool import process_pool
 from habrmirror.urls import article_id, is_article_url
 from habrmirror.wording import plural
-
-if TYPE_CHECKING:
-    from habrmirror.store.search import SearchRebuild
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +230,8 @@ def reindex_archive(
     """
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, got {jobs}")
-    # Imported here, not at the top: a worker imports this module, and needs neither (a third of its start).
+    # Imported here, not at the top: a worker imports this module and does not need it (a fifth of its start).
     from habrmirror.archive.cdxj import cdxj_path, write_cdxj
-    from habrmirror.store.search import remove_search_index
 
     archive = ArchiveDir(Path(root))
     if not archive.warc_dir.is_dir():
@@ -365,8 +362,6 @@ def _rebuild(
     new shard is written exactly once and only one is held in memory; within a shard the order is by date, so
     the latest capture of an id wins and a 404 after it marks the row gone, as in the crawl.
     """
-    from habrmirror.store.search import SearchRebuild, rebuild_search_index  # not in workers (see above)
-
     new_index = archive.root / (archive.index_dir.name + _NEW_SUFFIX)
     new_captures = archive.root / (archive.captures_dir.name + _NEW_SUFFIX)
     new_ids = archive.state_dir / (IDS_FILE + _NEW_SUFFIX)
@@ -397,7 +392,7 @@ def _rebuild(
                 if shard is not None:
                     feed.flushed(written, shard)
                 shard = shards[rank]
-            capture = _apply(store, ranks, rank, events[rank], judged, report)
+            capture = _apply(store, ranks, rank, events[rank], judged, report, feed)
             feed.feed(FEED_ROWS)
             if spool is not None and positions is not None and capture is not None:
                 positions[rank] = spool.tell()
@@ -455,6 +450,9 @@ class _SearchFeed:
         self.waiting: set[str] = set()  # shard files written and not yet final
         self.ready: deque[str] = deque()  # final shard files, in file order, not yet fed
         self.lines: Iterator[tuple[int, bytes]] | None = None  # the shard being fed
+        self.current = ""  # its name
+        # the stems of the rows put (made beside each row, by the workers), by shard file and id
+        self.stems: dict[str, dict[int, tuple[str, ...]]] = {}
         self.taken = ""  # the last shard file found final
         self.complete = True
 
@@ -475,18 +473,27 @@ class _SearchFeed:
             self.ready.append(name)
             self.taken = name
 
+    def note(self, article_id: int, stems: tuple[str, ...] | None) -> None:
+        """The stems of the row just put for ``article_id`` (a later put of the id replaces them; marking a
+        row gone changes no text)."""
+        if stems is not None:
+            self.stems.setdefault(shard_name(article_id), {})[article_id] = stems
+
     def feed(self, rows: int | None) -> None:
         """Put up to ``rows`` rows of the final shards into the search index (None: all of them)."""
         while self.complete and (rows is None or rows > 0):
             if self.lines is None:
                 if not self.ready:
                     return
-                self.lines = shard_lines(self.index_dir / self.ready.popleft())
+                self.current = self.ready.popleft()
+                self.lines = shard_lines(self.index_dir / self.current)
             found = next(self.lines, None)
             if found is None:
                 self.lines = None
+                self.stems.pop(self.current, None)
                 continue
-            self.build.put(json.loads(found[1]))
+            article_id, line = found
+            self.build.put(json.loads(line), self.stems.get(self.current, {}).pop(article_id, None))
             if rows is not None:
                 rows -= 1
 
@@ -537,6 +544,7 @@ class _Judged:
     time: str = ""
     row_id: int | None = None  # the id of its row, if it made one
     line: bytes | None = None  # that row as its index line (cheaper to send than the row)
+    stems: tuple[str, ...] | None = None  # its texts' stems for the search index (made here, in parallel)
     capture: bytes | None = None  # its capture line, when the log is rebuilt
     read_seconds: float = 0.0
     parse_seconds: float = 0.0
@@ -586,6 +594,7 @@ class _Judge:
         judged.revisit, judged.time = result.revisit, result.time
         if result.row is not None:
             judged.row_id, judged.line = int(result.row["id"]), dumps_row(result.row)
+            judged.stems = row_stems(result.row)
         if lookups.capture_lines:
             judged.capture = capture_line(Capture.of(result, run=None))
         return judged
@@ -690,7 +699,13 @@ def _write_log(spool: BinaryIO, positions: array[int], directory: Path, run: str
 
 
 def _apply(
-    store: IndexStore, ranks: _Ranks, rank: int, event: _Event, judged: _Judged, report: ReindexReport
+    store: IndexStore,
+    ranks: _Ranks,
+    rank: int,
+    event: _Event,
+    judged: _Judged,
+    report: ReindexReport,
+    feed: _SearchFeed,
 ) -> bytes | None:
     """Apply one judged article-URL answer to the index as the crawl did; the capture line it stands for."""
     if event.kind == "page":
@@ -708,6 +723,7 @@ def _apply(
         judged.row_id is not None and judged.line is not None and ranks.get(judged.row_id) < rank
     ):  # the latest capture of an id holds its row
         store.put_line(judged.row_id, judged.line)
+        feed.note(judged.row_id, judged.stems)
         ranks.set(judged.row_id, rank)
     return judged.capture
 
