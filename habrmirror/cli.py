@@ -20,23 +20,16 @@ from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from habrmirror import __version__
-from habrmirror.crawl.frontier.jobs import mask_url
-from habrmirror.crawl.run import (
+from habrmirror.exits import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
-    RunResult,
-    SharedJob,
-    SharedOutcome,
-    crawl_settings,
-    join_shared_job,
-    run_spider,
 )
 from habrmirror.urls import (
     DEFAULT_ORIGIN,
@@ -48,6 +41,9 @@ from habrmirror.urls import (
     request_url,
 )
 from habrmirror.wording import plural
+
+if TYPE_CHECKING:  # the crawl (Scrapy, Twisted) is imported by the commands that crawl, not by every command
+    from habrmirror.crawl.run import RunResult, SharedJob, SharedOutcome
 
 DEFAULT_ARCHIVE = Path("archives")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -376,6 +372,8 @@ def print_summary(result: RunResult, out: Path) -> None:
 
 def cmd_archive(args: argparse.Namespace) -> int:
     """Archive posts given as URLs or ids."""
+    from habrmirror.crawl.run import crawl_settings, run_spider
+
     targets = plan_targets(args.targets, args.origin)
     overrides = {"HABR_LOCK_WAIT": args.wait, "HABR_COMMAND": "habrmirror archive", **dict(args.set)}
     if args.no_images:
@@ -475,6 +473,7 @@ DEMO_POST = 568382  # the 2021 server-rendered sample: what the demo's closing l
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the bundled replica and archive every sample post it holds; then say what to run next."""
+    from habrmirror.crawl.run import crawl_settings, run_spider
     from habrmirror.replica import ReplicaProcess
 
     with ReplicaProcess() as replica:
@@ -504,6 +503,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     """The scheduled crawl: listings newest-first (or an id range), everything not yet archived."""
+    from habrmirror.crawl.frontier.jobs import mask_url
+    from habrmirror.crawl.run import crawl_settings, run_spider
+
     spider_args: dict[str, Any] = {"listings": args.listings, "language": args.language}
     if args.pages:
         spider_args["pages"] = args.pages
@@ -560,6 +562,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def join_job(args: argparse.Namespace, spider_args: dict[str, Any]) -> SharedJob:
     """The shared job of ``--redis`` (Redis unreachable: one line, exit 2, before anything starts)."""
     from habrmirror.crawl.frontier.jobs import RedisUnavailable
+    from habrmirror.crawl.run import join_shared_job
 
     try:
         return join_shared_job(args.redis, args.job, "articles", spider_args, args.origin)
@@ -604,7 +607,7 @@ def walk_line(walk: dict[str, Any]) -> str:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     """Shared crawl jobs in a Redis: queued, leased, done, failed, per worker."""
-    from habrmirror.crawl.frontier.jobs import RedisUnavailable, connect, job_names, job_status
+    from habrmirror.crawl.frontier.jobs import RedisUnavailable, connect, job_names, job_status, mask_url
 
     try:
         client = connect(args.redis)

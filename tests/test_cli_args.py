@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from habrmirror import cli
 from habrmirror.cli import main
 
 
@@ -16,7 +15,9 @@ def no_crawl(monkeypatch: pytest.MonkeyPatch) -> None:
     def tripwire(*args: object, **kwargs: object) -> None:
         raise AssertionError("a crawl started for bad arguments")
 
-    monkeypatch.setattr(cli, "run_spider", tripwire)
+    from habrmirror.crawl import run  # the commands import the crawl when they start one
+
+    monkeypatch.setattr(run, "run_spider", tripwire)
 
 
 def bad(tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> str:

@@ -23,15 +23,17 @@ from scrapy.exceptions import (
 from scrapy.settings import Settings
 from twisted.internet.error import ConnectError, DNSLookupError
 
+from habrmirror.exits import (  # noqa: F401 - re-exported: the crawl's exit codes
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+)
 from habrmirror.store.layout import LockHeld
 
 # Exit codes, documented in the README.
-EXIT_OK = 0
-EXIT_FAILED = 1  # nothing of what was asked could be archived
-EXIT_USAGE = 2  # bad arguments
-EXIT_PARTIAL = 3  # some articles failed (the rest is archived)
-EXIT_LOCKED = 4  # another writer holds the archive's lock
-EXIT_INTERRUPTED = 5  # the run was stopped (signal, budget) before it finished
 
 
 @dataclass
