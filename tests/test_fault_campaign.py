@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from habrmirror.capture import Outcome
 from habrmirror.replica import ReplicaProcess
 from habrmirror.replica.catalog import Catalog
 from habrmirror.replica.faults import KINDS, FaultPlan
@@ -267,12 +268,25 @@ def test_the_second_run_archives_exactly_the_transient_failures(campaign: Campai
     permanent = {
         a for a, kind in faults.items() if EXPECTED.get(kind, ("", None))[1] not in (None, "archived")
     }
-    assert set(still) == permanent
+    # Those whose failure a later run may fix (blocked, http_error, network_error) are on the retry list: the
+    # second run asks for them again and names them again. The others (forbidden, too_large) are asked again only
+    # when a listing page the second run walks (down to the moved mark) lists them; the rest stay named in the
+    # first run's summary.
+    retried = {a for a in permanent if Outcome(EXPECTED[faults[a]][1]).is_transient}
+    assert retried and retried <= set(still) <= permanent
+    assert second.summary["retry_pending"] == sorted(retried)
+    asked_second = {c.id for c in captures(campaign.out, second.summary["run"])}
+    assert permanent - retried - asked_second, "the moved marks spare the second run most permanent failures"
     for article in permanent:
-        assert still[article]["outcome"] == EXPECTED[faults[article]][1], still[article]
-        assert still[article]["reason"] == named(first.summary)[article]["reason"]
+        assert named(first.summary)[article]["outcome"] == EXPECTED[faults[article]][1]
+        if article in asked_second:
+            assert still[article]["outcome"] == EXPECTED[faults[article]][1], still[article]
+            assert still[article]["reason"] == named(first.summary)[article]["reason"]
+        else:
+            assert article not in still
     gone = {a for a, kind in faults.items() if kind == "410"}
-    assert gone and second.summary["known_gone_skipped"] == len(gone)
+    # gone posts are not asked again: those on the pages the second run walks are counted as skipped
+    assert gone and not gone & asked_second and 0 < second.summary["known_gone_skipped"] <= len(gone)
     assert set(index_rows(campaign.out)) == campaign.listed - permanent - gone
 
 

@@ -24,4 +24,4 @@ def test_verify_and_walk_lines_count_in_words() -> None:
         "OK: 1 WARC file, 2 records (0 revisits), 1 index row, 0 archived images checked; 0 warnings"
     )
     walk = ListingWalk(key="ru/articles", previous_mark=None)
-    assert walk.why_not("finished", 1).startswith("1 transient failure (network")
+    assert walk.why_not("finished", 1).startswith("1 transient failure of listing pages")

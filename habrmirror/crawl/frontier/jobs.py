@@ -221,6 +221,10 @@ redis.call('SREM', p .. 'active', w)
 reap(p)
 local owner = redis.call('GET', p .. 'fold')
 if owner then return {'folded_by', owner} end
+-- folded already: the claim is gone with the frontier, the result stays (a second fold would find nothing
+-- and overwrite it)
+local result = redis.call('GET', p .. 'done')
+if result then return {'folded_by', cjson.decode(result)['folded_by'] or '?'} end
 local counts = pending(p)
 local done = redis.call('EXISTS', p .. 'seeded') == 1 and counts[1] == 0 and counts[2] == 0 and counts[3] == 0
 if not done then return {'left', ''} end

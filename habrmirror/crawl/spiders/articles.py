@@ -16,6 +16,7 @@ import math
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -48,6 +49,12 @@ def listing_priority(page: int) -> int:
     worker; without the lookahead the downloader would sit idle for that wait at every page boundary, with it
     at most ~two pages of article requests are queued (memory stays flat however long the walk)."""
     return article_priority(page) + 3
+
+
+def same_path_at(url: str, origin: str) -> str:
+    """``url``'s path and query on ``origin`` (scheme and host:port)."""
+    parts, base = urlsplit(url), urlsplit(origin)
+    return urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
 
 
 def parse_id_range(text: str) -> range:
@@ -202,14 +209,14 @@ class ArticlesSpider(HabrSpider):
     def retry_requests(self) -> Iterator[scrapy.Request]:
         """The posts earlier runs could not archive for a reason that may pass (the state's retry list), asked
         for first and by URL: the listing marks did not wait for them."""
-        for article, _ in self.state.retry_items():
+        for article, url in self.state.retry_items():
             self.session.watched[article] = None
             if self.session.is_archived(article):
                 continue  # archived since (by `habrmirror archive`, say): settled at the end of the run
             self.requested.add(article)  # the listings do not ask for it a second time
             self.session.stats_inc("articles_retried")
-            # its canonical URL at this run's origin (the one it failed at may be another origin's)
-            yield self.article_request(article_url(article, self.origin, self.language), article, priority=10)
+            # the page it failed at, on this run's origin (an earlier run's may have been another host or port)
+            yield self.article_request(same_path_at(url, self.origin), article, priority=10)
 
     def block_requests(self, ids: range) -> Iterator[scrapy.Request]:
         """The requests of the ids not archived and not known gone (a whole ``--ids`` range, or one block)."""
