@@ -91,6 +91,10 @@ _LINE_START_RE = re.compile(r"^(#{1,6}\s|>|[-+]\s|\d+[.)]\s)")
 _RESIZE_RE = re.compile(r"^(https?://habrastorage\.org)/r/[^/]+(/.+)$")
 # Lazy-load placeholders Habr puts in ``src`` until JavaScript swaps in ``data-src``.
 _PLACEHOLDERS = ("/img/px.gif", "image-loader.svg", "/img/image-loader")
+# How many element levels the renderer descends before it flattens the rest of a subtree to its text: each level
+# costs up to three Python frames of the recursive walk, so a hostile 2,000-deep nest (the parser's limit) would
+# pass Python's recursion limit. Habr's deepest real markup (quotes in lists in spoilers) is ~15 levels.
+MAX_NESTING = 150
 
 
 def is_local_copy(url: str) -> bool:
@@ -206,6 +210,7 @@ class BodyRenderer:
         self.base_url = base_url
         self.plain = plain
         self.image_url = image_url
+        self._depth = 0  # element levels entered (see MAX_NESTING)
 
     # -- entry points ------------------------------------------------------------------------------------------
     def render(self, element: HtmlElement) -> str:
@@ -283,6 +288,21 @@ class BodyRenderer:
         return md_out, text_out
 
     def block(self, element: HtmlElement) -> Blocks:
+        if self._depth >= MAX_NESTING:
+            md_flat, text_flat = self._flat(element)
+            return ([md_flat] if md_flat else []), ([text_flat] if text_flat else [])
+        self._depth += 1
+        try:
+            return self._block(element)
+        finally:
+            self._depth -= 1
+
+    def _flat(self, element: HtmlElement) -> Pair:
+        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (itertext walks it in C)."""
+        md_text, text = self._text("".join(element.itertext()))
+        return md_text.strip(), text.strip()
+
+    def _block(self, element: HtmlElement) -> Blocks:
         tag = element.tag
         if tag in HEADINGS:
             md_inline, text_inline = self._inline_children(element)
@@ -342,7 +362,7 @@ class BodyRenderer:
     def _table(self, element: HtmlElement) -> Blocks:
         md_rows: list[list[str]] = []
         text_rows: list[list[str]] = []
-        for row in element.iter("tr"):
+        for row in _own_rows(element):
             pairs = [
                 self._inline_children(cell)
                 for cell in row
@@ -372,6 +392,15 @@ class BodyRenderer:
 
     # -- inline ------------------------------------------------------------------------------------------------
     def _inline_children(self, element: HtmlElement) -> Pair:
+        if self._depth >= MAX_NESTING:
+            return self._text("".join(element.itertext()))
+        self._depth += 1
+        try:
+            return self._inline_run(element)
+        finally:
+            self._depth -= 1
+
+    def _inline_run(self, element: HtmlElement) -> Pair:
         md_run, text_run = self._text(element.text)
         md_parts, text_parts = [md_run], [text_run]
         for child in element:
@@ -434,6 +463,19 @@ class BodyRenderer:
             return "", ""
         alt = _WS_RE.sub(" ", element.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
         return f"![{alt}]({_url_for_markdown(url)})", ""
+
+
+def _own_rows(table: HtmlElement) -> list[HtmlElement]:
+    """The table's own rows (direct, or in its thead/tbody/tfoot), in order. Not ``table.iter("tr")``: that also
+    yields the rows of tables nested in cells, which the cells render already, so n nested tables rendered their
+    innermost rows n times (a 2,000-deep nest made a 47 MB body)."""
+    rows: list[HtmlElement] = []
+    for child in table:
+        if child.tag == "tr":
+            rows.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(row for row in child if row.tag == "tr")
+    return rows
 
 
 _EMPHASIS = {
