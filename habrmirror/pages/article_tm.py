@@ -35,6 +35,7 @@ from habrmirror.pages.text import (
     clean_text,
     exact_int,
     hub_alias,
+    parse_fragment,
     parse_iso,
     parse_minutes,
     parse_votes_title,
@@ -308,11 +309,7 @@ class TmSsrPage(_TmStatePage):
     def body_element(self) -> HtmlElement | None:
         element = super().body_element()
         if element is None and self.state.get("textHtml"):
-            from lxml import html as lxml_html
-
-            element = lxml_html.fragment_fromstring(
-                self.state["textHtml"], create_parent="div", parser=HTML_PARSER
-            )
+            element = parse_fragment(self.state["textHtml"])
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:
@@ -542,11 +539,7 @@ class TmMobile2019Page(_TmStatePage, _TmArticleElementPage):
         # .tm-article-body_formatted > .tm-article-body > div (the xmlns wrapper)
         element = self.first(self.root, f".//*[{_has('tm-article-body')}]")
         if element is None and self.state.get("contentHTML"):
-            from lxml import html as lxml_html
-
-            element = lxml_html.fragment_fromstring(
-                _unescape(self.state["contentHTML"]), create_parent="div", parser=HTML_PARSER
-            )
+            element = parse_fragment(_unescape(self.state["contentHTML"]))
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:

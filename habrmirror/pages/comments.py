@@ -28,14 +28,12 @@ from html import escape
 from typing import Any
 
 from lxml import etree
-from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
 from habrmirror.items import Comment
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.markdown import BodyRenderer
 from habrmirror.pages.text import (
-    HTML_PARSER,
     MOSCOW,
     class_xpath,
     clean_text,
@@ -43,6 +41,7 @@ from habrmirror.pages.text import (
     exact_int,
     first_match,
     parse_document,
+    parse_fragment,
     parse_human_date,
     parse_iso,
     parse_votes_title,
@@ -119,7 +118,7 @@ def message_fields(html: str | None, base_url: str = DEFAULT_BASE_URL) -> tuple[
     html = (html or "").strip()
     if not html:
         return "", ""
-    root = lxml_html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER)
+    root = parse_fragment(html)
     element = root
     if html.startswith(_XHTML_WRAPPER) and html.endswith("</div>"):
         only = [child for child in root if isinstance(child.tag, str)]
@@ -188,6 +187,8 @@ def parse_comments_api(body: bytes | str, base_url: str = DEFAULT_BASE_URL) -> C
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ParseError(f"comments API answer is not JSON: {error}") from None
+    except RecursionError:  # arrays or objects nested deeper than Python's stack: no comments answer is
+        raise ParseError("comments API answer nested too deeply to decode") from None
     if not isinstance(data, dict):
         raise ParseError(f"comments API answer is a {type(data).__name__}, not an object")
     if "comments" in data:

@@ -41,7 +41,10 @@ def page_state(doc: HtmlElement) -> dict[str, Any] | None:
             continue
         try:
             state, _ = json.JSONDecoder().raw_decode(text, match.end())
-        except ValueError:
+        except (
+            ValueError,
+            RecursionError,
+        ):  # RecursionError: nested deeper than Python's stack (a JSON bomb)
             continue
         if isinstance(state, dict):
             return state
