@@ -95,6 +95,9 @@ _PLACEHOLDERS = ("/img/px.gif", "image-loader.svg", "/img/image-loader")
 # costs up to three Python frames of the recursive walk, so a hostile 2,000-deep nest (the parser's limit) would
 # pass Python's recursion limit. Habr's deepest real markup (quotes in lists in spoilers) is ~15 levels.
 MAX_NESTING = 150
+_FLAT_TEXT = etree.XPath(
+    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::template)]"
+)
 
 
 def is_local_copy(url: str) -> bool:
@@ -298,8 +301,8 @@ class BodyRenderer:
             self._depth -= 1
 
     def _flat(self, element: HtmlElement) -> Pair:
-        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (itertext walks it in C)."""
-        md_text, text = self._text("".join(element.itertext()))
+        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (one XPath, no recursion)."""
+        md_text, text = self._text("".join(_FLAT_TEXT(element)))
         return md_text.strip(), text.strip()
 
     def _block(self, element: HtmlElement) -> Blocks:
@@ -393,7 +396,7 @@ class BodyRenderer:
     # -- inline ------------------------------------------------------------------------------------------------
     def _inline_children(self, element: HtmlElement) -> Pair:
         if self._depth >= MAX_NESTING:
-            return self._text("".join(element.itertext()))
+            return self._text("".join(_FLAT_TEXT(element)))
         self._depth += 1
         try:
             return self._inline_run(element)
