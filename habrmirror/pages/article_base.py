@@ -35,7 +35,7 @@ from habrmirror.pages.markdown import (
     image_source,
     inner_html,
     is_local_copy,
-    link_target,
+    link_as_recorded,
 )
 from habrmirror.pages.text import clean_text, first_match, parse_fragment, parse_iso, unique
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url
@@ -255,7 +255,7 @@ class ArticlePage:
     def links(self, body: HtmlElement) -> list[Link]:
         links = []
         for element in body.iter("a"):
-            url = link_target(element, self.base_url)
+            url = link_as_recorded(element, self.base_url)  # javascript: and data: links too, as written
             if url:
                 links.append(Link(url=url, text=clean_text(element.text_content())))
         return links

@@ -146,6 +146,22 @@ def link_target(anchor: HtmlElement, base_url: str) -> str | None:
     return absolute(base_url, href)
 
 
+def link_as_recorded(anchor: HtmlElement, base_url: str) -> str | None:
+    """What the item's ``links`` keep of a body link: :func:`link_target`, or the href as written when it names
+    another scheme (``javascript:``, ``data:``, ``mailto:``): it is part of the body, so it is recorded, but it is
+    never resolved, fetched or rendered as a link."""
+    target = link_target(anchor, base_url)
+    if target is not None:
+        return target
+    href = (anchor.get("href") or "").strip()
+    return href if _OTHER_SCHEME.match(href) else None
+
+
+_OTHER_SCHEME = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-\t\n\r]*:"
+)  # a scheme (tabs and newlines are dropped by browsers)
+
+
 def code_language(pre: HtmlElement) -> str:
     """Language of a code block from ``<code class="javascript hljs">`` / ``language-x`` / ``lang-x``."""
     candidates = [pre.get("class") or "", pre.get("data-lang") or ""]
