@@ -13,6 +13,7 @@ archive's WARC names, export paths) gets hostile values and must keep the path i
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,8 +32,13 @@ from warcio.archiveiterator import ArchiveIterator
 from habrmirror import settings as habr_settings
 from habrmirror.crawl.offsite import AllowedHostsMiddleware, OffsiteRefused, allowed_host_keys
 from habrmirror.crawl.spiders.article import ArticleSpider
+from habrmirror.pages import PageError, parse_article
 from habrmirror.replica import ReplicaThread
-from habrmirror.store.index import iter_rows
+from habrmirror.site import build_site
+from habrmirror.site.build import slug
+from habrmirror.store.index import iter_rows, shard_name
+from habrmirror.tools.export import export_archive
+from habrmirror.urls import NotAnArticleUrl, checked_id
 from tests.conftest import FAST, ROOT, run_cli
 
 INVENTED = ROOT / "tests" / "fixtures" / "invented"
@@ -381,3 +387,184 @@ def test_without_the_guard_the_off_site_server_is_reached(tmp_path: Path) -> Non
             )
             sent = {entry["target"] for entry in evil.sent_log()}
     assert {"/robots.txt", "/offsite.png", "/srcset-1x.png", "/srcset-2x.png"} <= sent
+
+
+# -- nothing from a page or a URL reaches a file name ---------------------------------------------------------
+WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{n}" for n in range(10)),
+    *(f"lpt{n}" for n in range(10)),
+}
+NOT_IN_NAMES = set('<>:"\\|?*') | {chr(code) for code in range(32)}
+
+
+def bad_name(name: str) -> str | None:
+    """Why ``name`` is not a portable file name (POSIX and Windows), or None."""
+    if name in ("", ".", ".."):
+        return "empty or a dot name"
+    if len(name.encode("utf-8")) > 255:
+        return "longer than 255 bytes"
+    if NOT_IN_NAMES & set(name):
+        return f"holds {sorted(NOT_IN_NAMES & set(name))!r}"
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        return "a Windows device name"
+    if name.endswith((" ", ".")):
+        return "ends in a space or a dot"
+    return None
+
+
+def assert_safe_tree(root: Path) -> list[Path]:
+    """Every file and folder under ``root`` stays inside it (no symlink out, no ``..``) and has a portable name."""
+    inside = root.resolve()
+    found = []
+    for path in sorted(root.rglob("*")):
+        assert not path.is_symlink(), path
+        assert path.resolve().is_relative_to(inside), path
+        for part in path.relative_to(root).parts:
+            assert bad_name(part) is None, f"{path.relative_to(root)}: {bad_name(part)}"
+        found.append(path)
+    return found
+
+
+def test_the_hostile_archive_has_only_the_names_the_layout_makes(hostile_crawl: dict) -> None:
+    """Hub aliases, an author and tags made to escape (``../``, ``%2F``, NUL, ``con``, 300 characters) are in the
+    row as data; the archive directory's names come from the layout alone (WARC names from the time, a serial
+    and the pid; shards from the id; capture logs from the month; run files from the start time)."""
+    out = hostile_crawl["out"]
+    (row,) = [row for row in iter_rows(out / "index") if row["id"] == 990001]
+    assert row["author"] == "../../../tmp/owned"
+    assert "../../../tmp/owned-hub" in row["hubs"] and "/etc/passwd" in row["hubs"] and "con" in row["hubs"]
+    assert "nul\x00byte" in row["hubs"] and "x" * 300 in row["hubs"]
+    names = {str(path.relative_to(out)) for path in assert_safe_tree(out) if path.is_file()}
+    patterns = [
+        r"archive\.json",
+        r"README\.md",  # the archive card
+        r"search/search\.sqlite[\w-]*",  # the full-text index (store/search.py)
+        r"warc/habrmirror-\d{14}-\d{5}-\d+\.warc\.gz",
+        r"indexes/habrmirror-\d{14}-\d{5}-\d+\.cdxj",
+        r"index/\d{5}\.jsonl",
+        r"index/ids\.\w+",
+        r"captures/\d{4}-\d{2}\.jsonl",
+        r"runs/\d{8}T\d{6}Z-\d+\.json",
+        r"state/[\w.-]+",
+        r"[\w.-]+\.lock",
+    ]
+    for name in names:
+        assert any(re.fullmatch(pattern, name) for pattern in patterns), name
+
+
+def test_a_site_of_the_hostile_archive_keeps_every_file_inside(hostile_crawl: dict, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build_site(hostile_crawl["out"], site)
+    files = [path.relative_to(site) for path in assert_safe_tree(site) if path.is_file()]
+    (row,) = [row for row in iter_rows(hostile_crawl["out"] / "index") if row["id"] == 990001]
+    hub_pages = {str(path) for path in files if path.parts[0] == "hubs" and path.name != "index.html"}
+    assert len(hub_pages) == len(set(row["hubs"])), sorted(hub_pages)  # one page each, no two share a file
+    assert any(path.parts[0] == "authors" and path.name != "index.html" for path in files)
+    for path in files:
+        if path.parts[0] == "img":
+            assert re.fullmatch(r"[0-9a-f]{32}\.(png|jpg|gif|webp|avif|bmp|ico|svg)", path.name), path
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl.zst", "sqlite", "parquet", "hf"])
+def test_exports_of_the_hostile_archive_write_only_their_own_names(
+    hostile_crawl: dict, tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "export"
+    target = out / {
+        "csv": "csv",
+        "jsonl.zst": "index.jsonl.zst",
+        "sqlite": "habr.db",
+        "parquet": "habr.parquet",
+    }.get(kind, "hf")
+    if kind in ("csv", "hf"):
+        export_archive(hostile_crawl["out"], kind, target)
+    else:
+        out.mkdir()
+        export_archive(hostile_crawl["out"], kind, target)
+    assert_safe_tree(out)
+    hostile = {"owned", "passwd", "etc", "con", "x" * 300}
+    for path in out.rglob("*"):
+        assert not hostile & set(re.split(r"[/.\-_]", str(path.relative_to(out)))), path
+
+
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "..",
+            "../../etc/passwd",
+            "%2e%2e%2f",
+            "/etc/passwd",
+            "C:\\Windows",
+            "con",
+            "NUL",
+            "com1",
+            "lpt9",
+            "nul\x00byte",
+            "x" * 1000,
+            " ",
+            ".",
+            "a/b",
+            "a\\b",
+            "хабр",
+            "\u202egnp.exe",
+            "CON",
+            "aux.",
+            "-",
+        ]
+    ),
+)
+
+
+@DETERMINISTIC
+@given(HOSTILE_TEXT)
+def test_a_hub_or_author_slug_is_a_safe_file_name_inside_its_folder(value: str) -> None:
+    name = slug(value)
+    for relative in (f"hubs/{name}.html", f"authors/{name}-p2.html"):
+        assert bad_name(Path(relative).name) is None, (value, relative)
+        assert (Path("/site") / relative).resolve().parent.name in ("hubs", "authors")
+
+
+@DETERMINISTIC
+@given(st.lists(HOSTILE_TEXT, min_size=2, max_size=20, unique=True))
+def test_distinct_hub_aliases_never_share_a_file(values: list[str]) -> None:
+    names = [slug(value) for value in values]
+    assert len({name.lower() for name in names}) == len(names)  # distinct on a case-insensitive disk too
+
+
+@DETERMINISTIC
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_an_article_id_makes_a_shard_and_page_name_or_no_row(number: int) -> None:
+    try:
+        article = checked_id(number, number)
+    except NotAnArticleUrl:
+        return  # an id outside 1..99,999,999 never becomes a row (the page object tries the next candidate)
+    assert re.fullmatch(r"\d{5}\.jsonl", shard_name(article))
+    assert bad_name(f"{article}.html") is None
+
+
+def test_a_page_declaring_a_hostile_id_gets_no_file_from_it() -> None:
+    page = (INVENTED / "article-hostile-links.html").read_text(encoding="utf-8")
+    for canonical in [
+        "https://habr.com/ru/post/../../etc/",
+        "https://habr.com/ru/post/0/",
+        f"https://habr.com/ru/post/{10**30}/",
+    ]:
+        body = page.replace("https://habr.com/ru/post/990001/", canonical).encode()
+        try:
+            article = parse_article("https://habr.com/ru/articles/990001/", body)
+        except PageError:
+            continue
+        assert article.id == 990001  # the fetched URL's id: the declared one was not an id
+
+
+def test_an_out_path_the_system_refuses_is_one_clear_line(tmp_path: Path) -> None:
+    for command in (["archive", "1"], ["site", str(tmp_path)], ["pack", str(tmp_path)]):
+        done = run_cli(*command, "--out", str(tmp_path / ("x" * 300)), *FAST)
+        assert done.returncode != 0
+        assert done.stderr.count("\n") == 1 and "File name too long" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
