@@ -1,7 +1,7 @@
 """Bad input for the page parsers: every real saved page, mutated, and hand-made hostile pages.
 
 The page parsers (``parse_article``, ``parse_listing``, ``parse_comments_api``, the page requisites and body image
-readers) may refuse a page only with their documented errors (``habrmirror.pages.errors.PageError``), must never
+readers, the comments page reader) may refuse a page only with their documented errors (``habrmirror.pages.errors.PageError``), must never
 loop, and must stay within a bound of time and memory per page: at most ``TIME_RATIO`` times the CPU time and
 ``MEMORY_RATIO`` times the tracemalloc peak of parsing the unmutated page in this same process (scaled by how
 much larger the mutated input is), so the bound is a ratio, not a timing. A hang is caught by an alarm at a much
@@ -35,6 +35,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from habrmirror.pages import PageError, parse_article, parse_comments_api, parse_listing
+from habrmirror.pages.comments import parse_comments_page
 from habrmirror.pages.requisites import body_image_urls, page_requisites
 from habrmirror.pages.state import page_state
 
@@ -102,6 +103,11 @@ def run_parsers(body: bytes) -> list[str]:
         done.append("comments ok")
     except PageError as error:
         done.append(f"comments {type(error).__name__}")
+    try:
+        parse_comments_page(body, ARTICLE_URL)
+        done.append("comments page ok")
+    except PageError as error:
+        done.append(f"comments page {type(error).__name__}")
     page_requisites(body, ARTICLE_URL)
     return done
 

@@ -91,13 +91,34 @@ _LINE_START_RE = re.compile(r"^(#{1,6}\s|>|[-+]\s|\d+[.)]\s)")
 _RESIZE_RE = re.compile(r"^(https?://habrastorage\.org)/r/[^/]+(/.+)$")
 # Lazy-load placeholders Habr puts in ``src`` until JavaScript swaps in ``data-src``.
 _PLACEHOLDERS = ("/img/px.gif", "image-loader.svg", "/img/image-loader")
-# How many element levels the renderer descends before it flattens the rest of a subtree to its text: each level
-# costs up to three Python frames of the recursive walk, so a hostile 2,000-deep nest (the parser's limit) would
-# pass Python's recursion limit. Habr's deepest real markup (quotes in lists in spoilers) is ~15 levels.
-MAX_NESTING = 150
-_FLAT_TEXT = etree.XPath(
-    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::template)]"
-)
+# How many element levels the renderer descends before it flattens the rest of a subtree to its text. Each level
+# costs up to three Python frames of the recursive walk (a hostile 2,000-deep nest, the parser's limit, would pass
+# Python's recursion limit) and one more pass over the text inside it (quote prefixes, list indents), so the bound
+# also bounds that work at 64x the body. The saved real bodies nest at most 5 levels (tests/fixtures/habr).
+MAX_NESTING = 64
+_FLAT_SKIP = frozenset(["script", "style", "template"])
+
+
+def _flat_text(element: HtmlElement) -> str:
+    """The text of a subtree, without what scripts, styles and comments hold, in one iterative walk (an XPath
+    ``not(ancestor::script)`` test walks every text node's ancestors: quadratic in a deep nest)."""
+    parts: list[str] = []
+    stack: list[tuple[HtmlElement, bool]] = [(element, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:  # after its children: the text that follows the element
+            if node is not element and node.tail:
+                parts.append(node.tail)
+        elif isinstance(node.tag, str) and node.tag not in _FLAT_SKIP:
+            if node.text:
+                parts.append(node.text)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node))
+        elif (
+            node is not element and node.tail
+        ):  # a script, style or comment: left out, but not what follows it
+            parts.append(node.tail)
+    return "".join(parts)
 
 
 def is_local_copy(url: str) -> bool:
@@ -317,8 +338,8 @@ class BodyRenderer:
             self._depth -= 1
 
     def _flat(self, element: HtmlElement) -> Pair:
-        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (one XPath, no recursion)."""
-        md_text, text = self._text("".join(_FLAT_TEXT(element)))
+        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (no recursion)."""
+        md_text, text = self._text(_flat_text(element))
         return md_text.strip(), text.strip()
 
     def _block(self, element: HtmlElement) -> Blocks:
@@ -412,7 +433,7 @@ class BodyRenderer:
     # -- inline ------------------------------------------------------------------------------------------------
     def _inline_children(self, element: HtmlElement) -> Pair:
         if self._depth >= MAX_NESTING:
-            return self._text("".join(_FLAT_TEXT(element)))
+            return self._text(_flat_text(element))
         self._depth += 1
         try:
             return self._inline_run(element)
