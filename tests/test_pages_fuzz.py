@@ -474,6 +474,12 @@ def _state_with(name: str, state: bytes) -> bytes:
     return before + state + after
 
 
+LEGACY_THREAD = b"".join(
+    b'<li class="content-list__item content-list__item_comment" rel="%d"><div class="comment" id="comment_%d">'
+    b'<div class="comment__message">reply %d</div></div><ul class="content-list content-list_nested-comments">'
+    % (n, n, n)
+    for n in range(10**6, 10**6 + 1000)
+)
 HAND_CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "empty body": (TM, lambda: b""),
     "only a BOM": (TM, lambda: b"\xef\xbb\xbf"),
@@ -514,6 +520,15 @@ HAND_CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "100k attributes": (
         TM,
         lambda: _in_body(TM, b"article-formatted-body", b"<p " + b"a=1 " * 100_000 + b">"),
+    ),
+    # the tm comments tree looked through wrappers recursively: RecursionError under ~1,000 of them
+    "comments under 1,900 wrappers": (
+        "article-tm-804525-browsersaved-2024.html",
+        lambda: _in_body("article-tm-804525-browsersaved-2024.html", b"tm-comments__tree", b"<div>" * 1900),
+    ),
+    "a legacy thread 1,000 replies deep": (
+        LEGACY,
+        lambda: _in_body(LEGACY, b'id="comments-list"', LEGACY_THREAD),
     ),
     "broken state JSON": (TM, lambda: _state_with(TM, b'{"articlesList": {"articlesList": {"568382": ')),
     "state is a list": (TM, lambda: _state_with(TM, b"[1, 2, 3]")),
@@ -644,3 +659,28 @@ def test_a_page_nested_past_the_parser_limit_is_a_parse_error(depth: int) -> Non
     an article that silently ends at the nest."""
     with pytest.raises(PageError, match="limit of the HTML parser"):
         parse_article(ARTICLE_URL, _in_body(LEGACY, b"post__text", b"<div>" * depth))
+
+
+def _answer_cost(threads: int, replies: int) -> float:
+    """CPU seconds (the least of three) to read a kek answer: ``threads`` root comments and one more comment with
+    ``replies`` replies it does not list in its ``children``."""
+    comments = {str(n): {"id": n, "parentId": 0, "message": "m"} for n in range(1, threads + 1)}
+    comments.update(
+        {str(n): {"id": n, "parentId": 1, "message": "m"} for n in range(threads + 1, threads + replies + 1)}
+    )
+    body = json.dumps({"comments": comments, "threads": list(range(1, threads + 1))}).encode()
+    costs = []
+    for _ in range(3):
+        start = time.process_time()
+        parse_comments_api(body, ARTICLE_URL)
+        costs.append(time.process_time() - start)
+    return min(costs)
+
+
+@pytest.mark.parametrize(("threads", "replies"), [(4000, 1), (1, 4000)], ids=["threads", "unlisted replies"])
+def test_a_comments_answer_costs_linear_time_in_its_threads_and_replies(threads: int, replies: int) -> None:
+    """4x the comments, at most ~4x the time (a ratio in one process): a list membership test made n threads,
+    or n replies a comment does not list, cost n**2 (16x here; a 40 MB answer would have taken minutes)."""
+    small = _answer_cost(threads, replies)
+    large = _answer_cost(threads * 4, replies * 4 if replies > 1 else 1)
+    assert large <= 8 * small, f"{large:.3f}s for 4x the comments of {small:.3f}s"
