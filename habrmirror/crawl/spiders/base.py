@@ -139,6 +139,7 @@ class HabrSpider(scrapy.Spider):
             asked = (request.meta.get("redirect_urls") or [request.url])[0]
             reason = f"not requested: {failure.value}"
             self.session.record(not_fetched(asked, article_id, Outcome.NOT_ARTICLE, reason, iso(utc_now())))
+            self.release(request, "failed")  # recorded: a shared job's lease is done with
             return
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
             reason = f"not requested: {failure.value}"
