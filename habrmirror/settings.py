@@ -24,6 +24,10 @@ HABR_PARSE_WORKERS = 1  # processes that parse article pages beside the crawl (0
 HABR_IMAGES = True  # fetch the article's body images into the WARC
 HABR_COMMENTS = True  # fetch each archived post's comments (Habr's comments API) into the WARC and the row
 HABR_LOOPBACK_ONLY = False  # refuse every request whose host is not 127.0.0.0/8 or ::1 (tests, demo)
+HABR_ALLOWED_HOSTS_ONLY = (
+    True  # refuse requests off Habr's hosts, the origin's and the user's URLs' (crawl/offsite.py)
+)
+HABR_ALLOWED_HOSTS: list[str] = []  # more hosts a crawl may visit ("host" = ports 80 and 443, or "host:port")
 HABR_REQUEST_BUDGET = 0  # stop the run after this many requests (0 = no budget)
 HABR_RETRY_RUNS = (
     5  # a post failing transiently (network, 5xx, blocked) is asked again first for this many runs
@@ -81,6 +85,8 @@ DOWNLOAD_HANDLERS = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
+    # first: a request off the allowed hosts is refused before robots.txt, throttling or DNS see it
+    "habrmirror.crawl.offsite.AllowedHostsMiddleware": 40,
     "habrmirror.crawl.middlewares.LoopbackOnlyMiddleware": 50,
     "habrmirror.crawl.middlewares.RequestBudgetMiddleware": 60,
     # article bodies stay encoded until the parse worker decodes them (same slot as the stock one)

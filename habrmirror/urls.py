@@ -224,15 +224,21 @@ def listing_url(origin: str, kind: str = "articles", page: int = 1, language: st
 
 
 def absolute(base_url: str, href: str | None) -> str | None:
-    """Resolve ``href`` against the page URL; protocol-relative ``//host/x`` gets the page's scheme."""
+    """Resolve ``href`` against the page URL; protocol-relative ``//host/x`` gets the page's scheme. None for an
+    in-page ``#anchor`` and for any scheme but http(s) (``javascript:``, ``JavaScript:``, ``java\tscript:`` and
+    ``data:``, ``file:``, ``mailto:``), however it is spelt: what this returns may be fetched or linked to."""
     if not href:
         return None
     href = href.strip()
-    if href.startswith(("javascript:", "data:", "#")):
+    if href.startswith("#"):
         return None
     if _ALREADY_ABSOLUTE(href):
         return href  # what urljoin would return, without parsing two URLs (most hrefs; a test compares)
-    return urljoin(base_url, href)
+    url = urljoin(base_url, href)
+    scheme = url.partition(":")[0].lower() if ":" in url.partition("/")[0] else ""
+    if scheme and scheme not in ("http", "https"):
+        return None
+    return url
 
 
 def _ALREADY_ABSOLUTE(href: str) -> bool:  # noqa: N802 - reads as the condition it names

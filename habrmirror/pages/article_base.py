@@ -35,9 +35,9 @@ from habrmirror.pages.markdown import (
     image_source,
     inner_html,
     is_local_copy,
-    link_target,
+    link_as_recorded,
 )
-from habrmirror.pages.text import HTML_PARSER, clean_text, first_match, parse_iso, unique
+from habrmirror.pages.text import clean_text, first_match, parse_fragment, parse_iso, unique
 from habrmirror.urls import NotAnArticleUrl, article_id, article_url
 
 # Label variants (class modifiers / visible texts) -> the label keys the kek API and the dataset use.
@@ -123,7 +123,7 @@ class ArticlePage:
             if script.get("type") == "application/ld+json" and script.text:
                 try:
                     data = json.loads(script.text)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
                     continue
                 if isinstance(data, dict) and data.get("@type") in ("Article", "NewsArticle", "BlogPosting"):
                     return data
@@ -255,7 +255,7 @@ class ArticlePage:
     def links(self, body: HtmlElement) -> list[Link]:
         links = []
         for element in body.iter("a"):
-            url = link_target(element, self.base_url)
+            url = link_as_recorded(element, self.base_url)  # javascript: and data: links too, as written
             if url:
                 links.append(Link(url=url, text=clean_text(element.text_content())))
         return links
@@ -319,9 +319,8 @@ class ArticlePage:
     def lead_markdown(self, lead: str | None) -> str | None:
         if not lead:
             return None
-        from lxml import html as lxml_html
 
-        root = lxml_html.fragment_fromstring(lead, create_parent="div", parser=HTML_PARSER)
+        root = parse_fragment(lead)
         return BodyRenderer(self.base_url).render(root) or None
 
     # -- helpers for subclasses ---------------------------------------------------------------------------------

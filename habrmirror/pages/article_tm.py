@@ -28,13 +28,14 @@ from lxml.html import HtmlElement
 from habrmirror.items import Comment
 from habrmirror.pages.article_base import LABEL_TEXTS, ArticlePage
 from habrmirror.pages.comments import tm_page_comments
-from habrmirror.pages.state import is_pinia
+from habrmirror.pages.state import dict_at, is_pinia, list_at, str_at
 from habrmirror.pages.text import (
     HTML_PARSER,
     class_xpath,
     clean_text,
     exact_int,
     hub_alias,
+    parse_fragment,
     parse_iso,
     parse_minutes,
     parse_votes_title,
@@ -67,14 +68,13 @@ def state_article(state: dict[str, Any] | None) -> dict[str, Any] | None:
     """The one article the page shows: ``articlesList.articlesList[route id]`` (lists also hold sidebar posts)."""
     if not state:
         return None
-    articles = (state.get("articlesList") or {}).get("articlesList") or {}
-    if not isinstance(articles, dict) or not articles:
+    articles = dict_at(dict_at(state, "articlesList"), "articlesList")
+    if not articles:
         return None
     route_id = None
-    for route in (state.get("route"), (state.get("articlesList") or {}).get("route")):
-        if isinstance(route, dict):
-            route_id = (route.get("params") or {}).get("id") or route_id
-    path = ((state.get("location") or {}).get("urlStruct") or {}).get("pathname") or ""
+    for route in (dict_at(state, "route"), dict_at(dict_at(state, "articlesList"), "route")):
+        route_id = dict_at(route, "params").get("id") or route_id
+    path = str_at(dict_at(dict_at(state, "location"), "urlStruct"), "pathname") or ""
     if route_id is None:
         match = re.search(r"/(\d+)/?(?:comments/?)?$", path)
         route_id = match.group(1) if match else None
@@ -292,10 +292,10 @@ class _TmStatePage(TmDomPage):
         return state_article(self.page_state) or {}
 
     def language(self) -> str | None:
-        return self.state.get("lang") or super().language()
+        return str_at(self.state, "lang") or super().language()
 
     def author(self) -> str | None:
-        return (self.state.get("author") or {}).get("alias") or super().author()
+        return str_at(dict_at(self.state, "author"), "alias") or super().author()
 
 
 class TmSsrPage(_TmStatePage):
@@ -307,74 +307,71 @@ class TmSsrPage(_TmStatePage):
 
     def body_element(self) -> HtmlElement | None:
         element = super().body_element()
-        if element is None and self.state.get("textHtml"):
-            from lxml import html as lxml_html
-
-            element = lxml_html.fragment_fromstring(
-                self.state["textHtml"], create_parent="div", parser=HTML_PARSER
-            )
+        if element is None and str_at(self.state, "textHtml"):
+            element = parse_fragment(self.state["textHtml"])
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:
         # The state's textHtml is the body exactly as the server sent it (the dataset's text_html).
-        return self.state.get("textHtml") or super().body_html(body)
+        return str_at(self.state, "textHtml") or super().body_html(body)
 
     def lead_html(self) -> str | None:
-        lead = self.state.get("leadData") or {}
-        return lead.get("textHtml") or None
+        return str_at(dict_at(self.state, "leadData"), "textHtml")
 
     def title(self) -> str | None:
-        title = self.state.get("titleHtml")
+        title = str_at(self.state, "titleHtml")
         return clean_text(html.unescape(re.sub(r"<[^>]+>", "", title))) if title else super().title()
 
     def published(self) -> datetime | None:
         return parse_iso(self.state.get("timePublished")) or super().published()
 
     def author_name(self) -> str | None:
-        return (self.state.get("author") or {}).get("fullname") or super().author_name()
+        return str_at(dict_at(self.state, "author"), "fullname") or super().author_name()
 
     def hubs(self) -> list[tuple[str, str]]:
-        hubs = self.state.get("hubs")
-        if not isinstance(hubs, list):
+        hubs = list_at(self.state, "hubs")
+        if hubs is None:
             return super().hubs()
         # "corporative" entries are company blogs (/companies/x/), not hubs.
         return [
-            (hub["alias"], clean_text(hub.get("title") or hub["alias"]))
+            (alias, clean_text(str_at(hub, "title") or alias))
             for hub in hubs
-            if isinstance(hub, dict) and hub.get("alias") and hub.get("type") != "corporative"
+            if (alias := str_at(hub, "alias")) and hub.get("type") != "corporative"
         ]
 
     def flows(self) -> list[str]:
-        flows = self.state.get("flows")
-        if not isinstance(flows, list):
+        flows = list_at(self.state, "flows")
+        if flows is None:
             return super().flows()
-        return unique([flow.get("alias") for flow in flows if isinstance(flow, dict) and flow.get("alias")])
+        return unique([str_at(flow, "alias") for flow in flows])
 
     def tags(self) -> list[str]:
-        tags = self.state.get("tags")
-        if not isinstance(tags, list):
+        tags = list_at(self.state, "tags")
+        if tags is None:
             return super().tags()
         return unique(
-            [clean_text(html.unescape(tag.get("titleHtml") or "")) for tag in tags if isinstance(tag, dict)]
+            [
+                clean_text(html.unescape(str_at(tag, "titleHtml") or ""))
+                for tag in tags
+                if isinstance(tag, dict)
+            ]
         )
 
     def labels(self) -> list[str]:
-        labels = self.state.get("postLabels")
-        if not isinstance(labels, list):
+        labels = list_at(self.state, "postLabels")
+        if labels is None:
             return super().labels()
-        return unique(
-            [label.get("type") for label in labels if isinstance(label, dict) and label.get("type")]
-        )
+        return unique([str_at(label, "type") for label in labels])
 
     def original(self) -> tuple[str | None, str | None]:
-        for label in self.state.get("postLabels") or []:
-            if isinstance(label, dict) and label.get("type") == "translation":
-                data = label.get("data") or {}
-                return data.get("originalAuthorName") or None, data.get("originalUrl") or None
+        for label in list_at(self.state, "postLabels") or []:
+            if str_at(label, "type") == "translation":
+                data = dict_at(label, "data")
+                return str_at(data, "originalAuthorName"), str_at(data, "originalUrl")
         return None, None
 
     def post_type(self) -> str | None:
-        return self.state.get("postType") or super().post_type()
+        return str_at(self.state, "postType") or super().post_type()
 
     def statistics(self) -> dict[str, int]:
         stats = self.state.get("statistics")
@@ -388,13 +385,13 @@ class TmSsrPage(_TmStatePage):
 
     def reading_time(self) -> int | None:
         value = self.state.get("readingTime")
-        return value if isinstance(value, int) else super().reading_time()
+        return value if isinstance(value, int) and not isinstance(value, bool) else super().reading_time()
 
     def complexity(self) -> str | None:
-        return self.state.get("complexity") or super().complexity()
+        return str_at(self.state, "complexity") or super().complexity()
 
     def format(self) -> str | None:
-        return self.state.get("format") or super().format()
+        return str_at(self.state, "format") or super().format()
 
 
 # Habr's own publication kinds (``postType`` until 2025, ``publicationType`` in the Pinia state) -> Article.type.
@@ -447,26 +444,24 @@ class TmPiniaPage(TmSsrPage):
         return super().body_element()
 
     def title(self) -> str | None:
-        if self.state.get("titleHtml") or not self.is_post:
+        if str_at(self.state, "titleHtml") or not self.is_post:
             return super().title()
         # A titleless post: og:title / <title> are Habr's generated "Пост @login — Блог компании X — 30.07 10:00",
         # and JSON-LD headline is the cut-off preview; neither is a title.
         return self.text_of(self.first(self.header, ".//h1"))
 
     def post_type(self) -> str | None:
-        kind = self.state.get("publicationType") or self.state.get("postType")
-        if isinstance(kind, str) and kind:
+        kind = str_at(self.state, "publicationType") or str_at(self.state, "postType")
+        if kind:
             return _PUBLICATION_TYPES.get(kind, kind)
         return super().post_type()
 
     def labels(self) -> list[str]:
         # "postLabels" became "labels" in the Pinia state (same {type, data} entries).
-        labels = self.state.get("postLabels", self.state.get("labels"))
-        if not isinstance(labels, list):
+        labels = list_at(self.state, "postLabels" if "postLabels" in self.state else "labels")
+        if labels is None:
             return super().labels()
-        return unique(
-            [label.get("type") for label in labels if isinstance(label, dict) and label.get("type")]
-        )
+        return unique([str_at(label, "type") for label in labels])
 
 
 class _TmArticleElementPage(TmDomPage):
@@ -541,21 +536,17 @@ class TmMobile2019Page(_TmStatePage, _TmArticleElementPage):
     def body_element(self) -> HtmlElement | None:
         # .tm-article-body_formatted > .tm-article-body > div (the xmlns wrapper)
         element = self.first(self.root, f".//*[{_has('tm-article-body')}]")
-        if element is None and self.state.get("contentHTML"):
-            from lxml import html as lxml_html
-
-            element = lxml_html.fragment_fromstring(
-                _unescape(self.state["contentHTML"]), create_parent="div", parser=HTML_PARSER
-            )
+        if element is None and str_at(self.state, "contentHTML"):
+            element = parse_fragment(_unescape(self.state["contentHTML"]))
         return element
 
     def body_html(self, body: HtmlElement | None) -> str | None:
-        content = self.state.get("contentHTML")
+        content = str_at(self.state, "contentHTML")
         # The 2019 state stores the body with every character entity-escaped (&#x3C;div ...).
         return _unescape(content) if content else super().body_html(body)
 
     def title(self) -> str | None:
-        return clean_text(self.state.get("title")) or self.text_of(
+        return clean_text(str_at(self.state, "title")) or self.text_of(
             self.first(self.root, f".//*[{_has('tm-article-title__text')}]")
         )
 
@@ -563,21 +554,25 @@ class TmMobile2019Page(_TmStatePage, _TmArticleElementPage):
         return parse_iso(self.state.get("date")) or super().published()
 
     def author_name(self) -> str | None:
-        return (self.state.get("author") or {}).get("title") or super().author_name()
+        return str_at(dict_at(self.state, "author"), "title") or super().author_name()
 
     def hubs(self) -> list[tuple[str, str]]:
         return [
-            (hub["alias"], clean_text(hub.get("title") or hub["alias"]))
-            for hub in self.state.get("hubs") or []
-            if isinstance(hub, dict) and hub.get("alias") and not hub.get("isCompany")
+            (alias, clean_text(str_at(hub, "title") or alias))
+            for hub in list_at(self.state, "hubs") or []
+            if (alias := str_at(hub, "alias")) and not hub.get("isCompany")
         ]
 
     def flows(self) -> list[str]:
-        return unique([flow.get("alias") for flow in self.state.get("flows") or [] if isinstance(flow, dict)])
+        return unique([str_at(flow, "alias") for flow in list_at(self.state, "flows") or []])
 
     def tags(self) -> list[str]:
         return unique(
-            [clean_text(tag.get("name")) for tag in self.state.get("tags") or [] if isinstance(tag, dict)]
+            [
+                clean_text(str_at(tag, "name"))
+                for tag in list_at(self.state, "tags") or []
+                if isinstance(tag, dict)
+            ]
         )
 
     def post_type(self) -> str | None:

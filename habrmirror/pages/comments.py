@@ -28,14 +28,12 @@ from html import escape
 from typing import Any
 
 from lxml import etree
-from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
 from habrmirror.items import Comment
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.markdown import BodyRenderer
 from habrmirror.pages.text import (
-    HTML_PARSER,
     MOSCOW,
     class_xpath,
     clean_text,
@@ -43,6 +41,7 @@ from habrmirror.pages.text import (
     exact_int,
     first_match,
     parse_document,
+    parse_fragment,
     parse_human_date,
     parse_iso,
     parse_votes_title,
@@ -119,7 +118,7 @@ def message_fields(html: str | None, base_url: str = DEFAULT_BASE_URL) -> tuple[
     html = (html or "").strip()
     if not html:
         return "", ""
-    root = lxml_html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER)
+    root = parse_fragment(html)
     element = root
     if html.startswith(_XHTML_WRAPPER) and html.endswith("</div>"):
         only = [child for child in root if isinstance(child.tag, str)]
@@ -140,18 +139,28 @@ def thread_order(comments: Iterable[Comment], roots: Iterable[int] = ()) -> list
     for comment in comments:
         by_id.setdefault(comment.id, comment)
     replies: dict[int, list[int]] = {ident: [] for ident in by_id}
+    # Membership in sets beside the ordered lists: a list test made an answer of n threads (or one comment with
+    # n unlisted replies) cost n**2 (10,000 threads: 0.5 s; the 40 MB an answer may have: minutes).
+    listed: dict[int, set[int]] = {}
     for comment in by_id.values():  # declared order first, only replies that say so themselves
         replies[comment.id] = [
             child
             for child in dict.fromkeys(comment.children)
             if child in by_id and child != comment.id and by_id[child].parent_id == comment.id
         ]
+        listed[comment.id] = set(replies[comment.id])
     for comment in by_id.values():  # then replies the parent did not list, in input order
         siblings = replies.get(comment.parent_id)
-        if siblings is not None and comment.id not in siblings and comment.parent_id != comment.id:
+        if (
+            siblings is not None
+            and comment.parent_id != comment.id
+            and comment.id not in listed[comment.parent_id]
+        ):
             siblings.append(comment.id)
+            listed[comment.parent_id].add(comment.id)
     starts = [ident for ident in dict.fromkeys(roots) if ident in by_id]
-    starts += [ident for ident, comment in by_id.items() if comment.parent_id == 0 and ident not in starts]
+    named = set(starts)
+    starts += [ident for ident, comment in by_id.items() if comment.parent_id == 0 and ident not in named]
     ordered: list[Comment] = []
     seen: set[int] = set()
 
@@ -188,6 +197,8 @@ def parse_comments_api(body: bytes | str, base_url: str = DEFAULT_BASE_URL) -> C
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ParseError(f"comments API answer is not JSON: {error}") from None
+    except RecursionError:  # arrays or objects nested deeper than Python's stack: no comments answer is
+        raise ParseError("comments API answer nested too deeply to decode") from None
     if not isinstance(data, dict):
         raise ParseError(f"comments API answer is a {type(data).__name__}, not an object")
     if "comments" in data:
@@ -373,23 +384,28 @@ def legacy_page_comments(
         section = first_match(doc, '//div[@id="comments"]')
         return [] if section is not None and "comments-section" in _classes(section) else None
     comments: list[Comment] = []
-
-    def read(container: HtmlElement, parent: int, depth: int) -> list[int]:
-        idents = []
-        for item in _child_elements(container):
-            if item.tag != "li" or "content-list__item_comment" not in _classes(item):
-                continue
-            comment = _legacy_comment(item, parent, depth, base_url, fetched_at)
-            if comment is None:
-                continue
-            comments.append(comment)
-            idents.append(comment.id)
-            nested = _child_with_class(item, "content-list_nested-comments", "ul")
-            if nested is not None:
-                comment.children = read(nested, comment.id, depth + 1)
-        return idents
-
-    roots = read(listing, 0, 0)
+    roots: list[int] = []
+    # Depth first with a stack of sibling iterators (page order, as a recursive walk would go): a recursive
+    # walk passed Python's recursion limit on a thread 1,000 replies deep, which the page may hold.
+    stack: list[tuple[Iterator[HtmlElement], Comment | None]] = [(_child_elements(listing), None)]
+    while stack:
+        items, owner = stack[-1]
+        item = next(items, None)
+        if item is None:
+            stack.pop()
+            continue
+        if item.tag != "li" or "content-list__item_comment" not in _classes(item):
+            continue
+        parent, depth = (owner.id, owner.level + 1) if owner is not None else (0, 0)
+        comment = _legacy_comment(item, parent, depth, base_url, fetched_at)
+        if comment is None:
+            continue
+        comments.append(comment)
+        (owner.children if owner is not None else roots).append(comment.id)
+        nested = _child_with_class(item, "content-list_nested-comments", "ul")
+        if nested is not None:
+            comment.children = []
+            stack.append((_child_elements(nested), comment))
     return thread_order(comments, roots)
 
 
@@ -448,41 +464,48 @@ def tm_page_comments(doc: HtmlElement, base_url: str) -> list[Comment] | None:
         wrapper = first_match(doc, f"//div[{_has('tm-comments-wrapper')}]")
         return [] if wrapper is not None else None
     comments: list[Comment] = []
-
-    def read(container: HtmlElement, parent: int, depth: int) -> list[int]:
-        idents = []
-        for section in _thread_sections(container):
-            article = next(
-                (
-                    child
-                    for child in _child_elements(section)
-                    if child.tag == "article" and "tm-comment-thread__comment" in _classes(child)
-                ),
-                None,
-            )
-            comment = _tm_comment(article, parent, depth, base_url) if article is not None else None
-            replies = next(
-                (c for c in _child_elements(section) if "tm-comment-thread__children" in _classes(c)), None
-            )
-            if comment is None:
-                continue
-            comments.append(comment)
-            idents.append(comment.id)
-            if replies is not None:
-                comment.children = read(replies, comment.id, depth + 1)
-        return idents
-
-    roots = read(tree, 0, 0)
+    roots: list[int] = []
+    # Depth first with a stack of section iterators (page order), not recursion: see legacy_page_comments.
+    stack: list[tuple[Iterator[HtmlElement], Comment | None, int]] = [(_thread_sections(tree), None, 0)]
+    while stack:
+        sections, owner, depth = stack[-1]
+        section = next(sections, None)
+        if section is None:
+            stack.pop()
+            continue
+        article = next(
+            (
+                child
+                for child in _child_elements(section)
+                if child.tag == "article" and "tm-comment-thread__comment" in _classes(child)
+            ),
+            None,
+        )
+        parent = owner.id if owner is not None else 0
+        comment = _tm_comment(article, parent, depth, base_url) if article is not None else None
+        replies = next(
+            (c for c in _child_elements(section) if "tm-comment-thread__children" in _classes(c)), None
+        )
+        if comment is None:
+            continue
+        comments.append(comment)
+        (owner.children if owner is not None else roots).append(comment.id)
+        if replies is not None:
+            comment.children = []
+            stack.append((_thread_sections(replies), comment, depth + 1))
     return thread_order(comments, roots)
 
 
 def _thread_sections(container: HtmlElement) -> Iterator[HtmlElement]:
-    """The ``section.tm-comment-thread`` elements nearest below ``container`` (wrappers between are looked through)."""
-    for child in _child_elements(container):
+    """The ``section.tm-comment-thread`` elements nearest below ``container`` (wrappers between are looked through),
+    in document order. Iterative: a recursive walk passed Python's recursion limit under ~1,000 wrapper levels."""
+    stack = list(_child_elements(container))[::-1]
+    while stack:
+        child = stack.pop()
         if child.tag == "section" and "tm-comment-thread" in _classes(child):
             yield child
         elif child.tag != "article":
-            yield from _thread_sections(child)
+            stack.extend(list(_child_elements(child))[::-1])
 
 
 _INDENT_RE = re.compile(r"tm-comment-thread__indent_l-(\d+)")

@@ -20,13 +20,13 @@ import lxml.html
 from habrmirror.pages.errors import ParseError
 from habrmirror.pages.state import page_state
 from habrmirror.pages.text import (
-    HTML_PARSER,
     class_xpath,
     clean_text,
     decode_body,
     first_match,
     hub_alias,
     parse_document,
+    parse_fragment,
     parse_human_date,
     parse_iso,
     unique,
@@ -386,9 +386,7 @@ def _html_text(html: str) -> str:
     """Text of an HTML fragment from the state JSON (titleHtml holds entities and <em> highlights)."""
     if not html.strip():
         return ""
-    return clean_text(
-        lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER).text_content()
-    )
+    return clean_text(parse_fragment(html).text_content())
 
 
 def _entry(

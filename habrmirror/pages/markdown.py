@@ -91,6 +91,34 @@ _LINE_START_RE = re.compile(r"^(#{1,6}\s|>|[-+]\s|\d+[.)]\s)")
 _RESIZE_RE = re.compile(r"^(https?://habrastorage\.org)/r/[^/]+(/.+)$")
 # Lazy-load placeholders Habr puts in ``src`` until JavaScript swaps in ``data-src``.
 _PLACEHOLDERS = ("/img/px.gif", "image-loader.svg", "/img/image-loader")
+# How many element levels the renderer descends before it flattens the rest of a subtree to its text. Each level
+# costs up to three Python frames of the recursive walk (a hostile 2,000-deep nest, the parser's limit, would pass
+# Python's recursion limit) and one more pass over the text inside it (quote prefixes, list indents), so the bound
+# also bounds that work at 64x the body. The saved real bodies nest at most 5 levels (tests/fixtures/habr).
+MAX_NESTING = 64
+_FLAT_SKIP = frozenset(["script", "style", "template"])
+
+
+def _flat_text(element: HtmlElement) -> str:
+    """The text of a subtree, without what scripts, styles and comments hold, in one iterative walk (an XPath
+    ``not(ancestor::script)`` test walks every text node's ancestors: quadratic in a deep nest)."""
+    parts: list[str] = []
+    stack: list[tuple[HtmlElement, bool]] = [(element, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:  # after its children: the text that follows the element
+            if node is not element and node.tail:
+                parts.append(node.tail)
+        elif isinstance(node.tag, str) and node.tag not in _FLAT_SKIP:
+            if node.text:
+                parts.append(node.text)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node))
+        elif (
+            node is not element and node.tail
+        ):  # a script, style or comment: left out, but not what follows it
+            parts.append(node.tail)
+    return "".join(parts)
 
 
 def is_local_copy(url: str) -> bool:
@@ -137,6 +165,22 @@ def link_target(anchor: HtmlElement, base_url: str) -> str | None:
     if not href or is_local_copy(href):
         return None
     return absolute(base_url, href)
+
+
+def link_as_recorded(anchor: HtmlElement, base_url: str) -> str | None:
+    """What the item's ``links`` keep of a body link: :func:`link_target`, or the href as written when it names
+    another scheme (``javascript:``, ``data:``, ``mailto:``): it is part of the body, so it is recorded, but it is
+    never resolved, fetched or rendered as a link."""
+    target = link_target(anchor, base_url)
+    if target is not None:
+        return target
+    href = (anchor.get("href") or "").strip()
+    return href if _OTHER_SCHEME.match(href) else None
+
+
+_OTHER_SCHEME = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-\t\n\r]*:"
+)  # a scheme (tabs and newlines are dropped by browsers)
 
 
 def code_language(pre: HtmlElement) -> str:
@@ -206,6 +250,7 @@ class BodyRenderer:
         self.base_url = base_url
         self.plain = plain
         self.image_url = image_url
+        self._depth = 0  # element levels entered (see MAX_NESTING)
 
     # -- entry points ------------------------------------------------------------------------------------------
     def render(self, element: HtmlElement) -> str:
@@ -283,6 +328,21 @@ class BodyRenderer:
         return md_out, text_out
 
     def block(self, element: HtmlElement) -> Blocks:
+        if self._depth >= MAX_NESTING:
+            md_flat, text_flat = self._flat(element)
+            return ([md_flat] if md_flat else []), ([text_flat] if text_flat else [])
+        self._depth += 1
+        try:
+            return self._block(element)
+        finally:
+            self._depth -= 1
+
+    def _flat(self, element: HtmlElement) -> Pair:
+        """The text of a subtree below :data:`MAX_NESTING`, whitespace folded (no recursion)."""
+        md_text, text = self._text(_flat_text(element))
+        return md_text.strip(), text.strip()
+
+    def _block(self, element: HtmlElement) -> Blocks:
         tag = element.tag
         if tag in HEADINGS:
             md_inline, text_inline = self._inline_children(element)
@@ -342,7 +402,7 @@ class BodyRenderer:
     def _table(self, element: HtmlElement) -> Blocks:
         md_rows: list[list[str]] = []
         text_rows: list[list[str]] = []
-        for row in element.iter("tr"):
+        for row in _own_rows(element):
             pairs = [
                 self._inline_children(cell)
                 for cell in row
@@ -372,6 +432,15 @@ class BodyRenderer:
 
     # -- inline ------------------------------------------------------------------------------------------------
     def _inline_children(self, element: HtmlElement) -> Pair:
+        if self._depth >= MAX_NESTING:
+            return self._text(_flat_text(element))
+        self._depth += 1
+        try:
+            return self._inline_run(element)
+        finally:
+            self._depth -= 1
+
+    def _inline_run(self, element: HtmlElement) -> Pair:
         md_run, text_run = self._text(element.text)
         md_parts, text_parts = [md_run], [text_run]
         for child in element:
@@ -434,6 +503,19 @@ class BodyRenderer:
             return "", ""
         alt = _WS_RE.sub(" ", element.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
         return f"![{alt}]({_url_for_markdown(url)})", ""
+
+
+def _own_rows(table: HtmlElement) -> list[HtmlElement]:
+    """The table's own rows (direct, or in its thead/tbody/tfoot), in order. Not ``table.iter("tr")``: that also
+    yields the rows of tables nested in cells, which the cells render already, so n nested tables rendered their
+    innermost rows n times (a 2,000-deep nest made a 47 MB body)."""
+    rows: list[HtmlElement] = []
+    for child in table:
+        if child.tag == "tr":
+            rows.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(row for row in child if row.tag == "tr")
+    return rows
 
 
 _EMPHASIS = {

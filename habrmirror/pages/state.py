@@ -41,8 +41,32 @@ def page_state(doc: HtmlElement) -> dict[str, Any] | None:
             continue
         try:
             state, _ = json.JSONDecoder().raw_decode(text, match.end())
-        except ValueError:
+        except (
+            ValueError,
+            RecursionError,
+        ):  # RecursionError: nested deeper than Python's stack (a JSON bomb)
             continue
         if isinstance(state, dict):
             return state
     return None
+
+
+# Typed reads of the decoded state. The state is the page's JSON, so any value can have any type (a cut page, a
+# schema change, a hostile server): a page object asks for the type it needs and gets None / {} / [] otherwise,
+# never an AttributeError on ``True.get`` or a number where a title belongs.
+def str_at(mapping: object, key: str) -> str | None:
+    """``mapping[key]`` when it is a non-empty string, else None."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def dict_at(mapping: object, key: str) -> dict[str, Any]:
+    """``mapping[key]`` when it is an object, else ``{}``."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(mapping: object, key: str) -> list[Any] | None:
+    """``mapping[key]`` when it is an array, else None (absent and not-an-array alike)."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, list) else None

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lxml import etree
 from lxml import html as lxml_html
 
+from habrmirror.pages.errors import ParseError
+
 # Habr renders human dates in Moscow time (legacy pages: "26 декабря 2006 в 12:10"). Without a tz database
 # (Windows without tzdata) the fixed UTC+3 Moscow has kept since 2014-10-26 covers every layout that prints dates.
 try:
@@ -29,8 +31,14 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)
 def _html_parser() -> lxml_html.HTMLParser:
     """lxml.html's parser with every element an ``HtmlElement`` chosen in C. lxml.html picks each element's
     class in Python (special classes for form controls, which no page object uses); that lookup ran for
-    every element a parser touched and cost ~8% of an article's parse (bench/parse.py)."""
-    parser = lxml_html.HTMLParser()
+    every element a parser touched and cost ~8% of an article's parse (bench/parse.py).
+
+    ``huge_tree``: without it libxml2 stops building the tree at nesting depth 256 or at a 10 MB text node or
+    attribute (an inline ``data:`` image) and returns what it has so far without an error, so a page read on as
+    if it ended there (an "archived" article with half a body). With it the limits are depth 2048 and 1 GB,
+    and :func:`_checked` turns reaching one into a :class:`ParseError`. The page's size is bounded before it
+    gets here (``HABR_MAX_DECODED_BYTES``)."""
+    parser = lxml_html.HTMLParser(huge_tree=True)
     parser.set_element_class_lookup(
         etree.ElementDefaultClassLookup(
             element=lxml_html.HtmlElement,
@@ -43,6 +51,7 @@ def _html_parser() -> lxml_html.HTMLParser:
 
 
 HTML_PARSER = _html_parser()  # one per process: the page objects parse one page at a time
+_Parsed = TypeVar("_Parsed")
 
 
 def decode_body(body: bytes | str) -> str:
@@ -64,13 +73,36 @@ def decode_body(body: bytes | str) -> str:
     return body.decode(encoding, errors="replace")
 
 
+def _checked(parsed: _Parsed, what: str) -> _Parsed:
+    """``parsed`` unless libxml2 gave up part of the input at a resource limit (nesting deeper than 2048, see
+    :func:`_html_parser`): it then silently returns the tree up to that point, which must not pass for the page."""
+    for error in HTML_PARSER.error_log:
+        if error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            raise ParseError(f"{what} passes a limit of the HTML parser, the rest is unread: {error.message}")
+    return parsed
+
+
 def parse_document(text: str) -> lxml_html.HtmlElement:
-    """The whole page parsed once with lxml (the only full-page parse a page object does)."""
+    """The whole page parsed once with lxml (the only full-page parse a page object does); :class:`ParseError`
+    for a page with no markup at all (empty, whitespace, a lone BOM) or one the parser could not read to its end."""
     # lxml refuses str input carrying an XML encoding declaration; browser-saved pages never have one,
-    # but strip it defensively.
-    if text.startswith("<?xml"):
+    # but strip it defensively ("<?xml" with no "?>" is not a declaration: lxml reads it as text).
+    if text.startswith("<?xml") and "?>" in text:
         text = text[text.find("?>") + 2 :]
-    return lxml_html.document_fromstring(text, parser=HTML_PARSER)
+    try:
+        return _checked(lxml_html.document_fromstring(text, parser=HTML_PARSER), "the page")
+    except etree.ParserError as error:  # "Document is empty"
+        raise ParseError(f"no HTML document in the page ({error})") from None
+
+
+def parse_fragment(html: str) -> lxml_html.HtmlElement:
+    """An HTML fragment (a body or a message from a page's state or an API answer) inside one ``<div>``;
+    :class:`ParseError` when it is not a string or the parser could not read it to its end."""
+    if not isinstance(html, str):
+        raise ParseError(f"expected HTML text, got a {type(html).__name__}")
+    return _checked(
+        lxml_html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER), "an HTML fragment"
+    )
 
 
 def class_xpath(name: str) -> str:

@@ -61,6 +61,10 @@ ARTICLES_IN_FLIGHT_PER_WORKER = (
 )
 _SLUG = re.compile(r"[a-z0-9_-]{1,64}")
 _NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
+# Device names Windows reserves whatever the extension (a site is often copied there, or served from there).
+_RESERVED_NAMES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))]
+)
 _URL_IN_ROW = re.compile(rb"https?://[^\s\"'<>\\]+")  # URLs as they stand in an index line (JSON text)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CSP = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
@@ -103,9 +107,10 @@ class SiteReport:
 
 
 def slug(value: str) -> str:
-    """A file name stem for a hub alias or author login: the value itself when it is ``[a-z0-9_-]{1,64}``,
-    else an ASCII rendering plus a hash of the value (distinct values never share a file, none escapes)."""
-    if _SLUG.fullmatch(value):
+    """A file name stem for a hub alias or author login: the value itself when it is ``[a-z0-9_-]{1,64}`` and not
+    a name Windows reserves for a device (``con``, ``nul``, ``com1``: ``hubs/con.html`` cannot be created or copied
+    there), else an ASCII rendering plus a hash of the value (distinct values never share a file, none escapes)."""
+    if _SLUG.fullmatch(value) and value not in _RESERVED_NAMES:
         return value
     readable = _NOT_SLUG.sub("-", value.lower()).strip("-")[:40]
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]

@@ -22,6 +22,7 @@ from habrmirror.capture import CaptureResult, Outcome, judge, network_reason, no
 from habrmirror.clock import iso, utc_now
 from habrmirror.crawl.frontier.worker import FrontierLost, FrontierWorker
 from habrmirror.crawl.middlewares import RAW_BODY_META, RequestBudgetSpent
+from habrmirror.crawl.offsite import OffsiteRefused
 from habrmirror.crawl.parse_pool import ParsePool
 from habrmirror.crawl.recorder import fetched_page
 from habrmirror.crawl.session import ArchiveSession
@@ -132,6 +133,14 @@ class HabrSpider(scrapy.Spider):
         article_id = request.meta.get(ARTICLE_ID_META)
         if failure.check(RequestBudgetSpent, FrontierLost):
             return  # not sent: a shared job's lease goes back to the queue when this worker leaves
+        if failure.check(OffsiteRefused):
+            # Asked for on an allowed host, it redirected off them (the 301 is in the WARC): not followed, and
+            # not retried by the next run (it is not a network error).
+            asked = (request.meta.get("redirect_urls") or [request.url])[0]
+            reason = f"not requested: {failure.value}"
+            self.session.record(not_fetched(asked, article_id, Outcome.NOT_ARTICLE, reason, iso(utc_now())))
+            self.release(request, "failed")  # recorded: a shared job's lease is done with
+            return
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in str(failure.value):
             reason = f"not requested: {failure.value}"
             self.session.record(not_fetched(request.url, article_id, Outcome.ROBOTS, reason, iso(utc_now())))
