@@ -76,7 +76,10 @@ def test_only_the_last_worker_of_a_done_job_folds(client: redis.Redis) -> None:
     assert c.leave() == ("wait", "")  # done, but d is alive: d (or d's expiry) decides
     assert d.leave() == ("fold", "d")
     d.finish({"job": "other", "folded_by": "d"})  # the fold is written: the claim goes with the frontier
-    assert c.leave() == ("folded_by", "d")  # not a second fold (it would find nothing and overwrite the result)
+    assert c.leave() == (
+        "folded_by",
+        "d",
+    )  # not a second fold (it would find nothing and overwrite the result)
 
 
 def test_leaving_gives_back_what_the_worker_still_holds(client: redis.Redis) -> None:
