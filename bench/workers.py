@@ -29,6 +29,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from habrmirror.replica.process import most_in_window  # noqa: E402  (the sent log's busiest window)
+
 FIRST_ID = 800001  # the replica's first synthetic id (habrmirror/replica/catalog.py)
 
 
@@ -94,15 +98,6 @@ def run(
         for process in (replica, redis):
             process.terminate()
             process.wait()
-
-
-def most_in_window(times: list[float], seconds: float) -> int:
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def main() -> None:

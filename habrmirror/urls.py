@@ -174,6 +174,19 @@ def is_comments_page_url(url: str) -> bool:
     return match is not None and bool(match.group("comments"))
 
 
+_COMMENTS_API_PATH = re.compile(r"^/kek/v2/articles/(\d+)/comments/?$")
+
+
+def comments_source_id(url: str) -> int | None:
+    """The post whose comments ``url`` fetches (:func:`comments_api_url` or :func:`comments_page_url`, in any
+    article path form), else None."""
+    path = _split(url.strip()).path or "/"
+    api = _COMMENTS_API_PATH.match(path)
+    if api:
+        return int(api.group(1))
+    return article_id(url) if is_comments_page_url(url) else None
+
+
 def request_url(url_or_id: str | int, origin: str = DEFAULT_ORIGIN) -> str:
     """What to fetch for user input (an id or an article URL in any form).
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from habrmirror.archive.reader import decoded_payload, read_record
-from habrmirror.crawl.run import EXIT_OK
+from habrmirror.exits import EXIT_OK
 from habrmirror.items import WarcPointer
 from habrmirror.replica import ReplicaProcess
 from habrmirror.replica.listings import PAGE_SIZE

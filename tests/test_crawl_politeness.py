@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from habrmirror.crawl.run import EXIT_LOCKED, EXIT_OK
+from habrmirror.exits import EXIT_LOCKED, EXIT_OK
 from habrmirror.replica import ReplicaProcess
 from tests.conftest import FAST, run_cli
 from tests.test_crawl_support import (

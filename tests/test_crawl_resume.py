@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from habrmirror.crawl.run import EXIT_INTERRUPTED, EXIT_OK
+from habrmirror.exits import EXIT_INTERRUPTED, EXIT_OK
 from habrmirror.replica import ReplicaProcess
 from tests.test_crawl_support import (
     BackgroundCrawl,

@@ -85,30 +85,28 @@ def alarm(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def _article_and_its_images(body: bytes) -> None:
+    article = parse_article(ARTICLE_URL, body)
+    body_image_urls(article.text_html, ARTICLE_URL)
+
+
+PARSERS: tuple[tuple[str, Callable[[bytes], object]], ...] = (
+    ("article", _article_and_its_images),
+    ("listing", lambda body: parse_listing(LISTING_URL, body)),
+    ("comments", lambda body: parse_comments_api(body, ARTICLE_URL)),
+    ("comments page", lambda body: parse_comments_page(body, ARTICLE_URL)),
+)
+
+
 def run_parsers(body: bytes) -> list[str]:
     """Every parser on ``body``; what each did (``ok`` or the PageError subclass). Any other exception escapes."""
     done = []
-    try:
-        article = parse_article(ARTICLE_URL, body)
-        body_image_urls(article.text_html, ARTICLE_URL)
-        done.append("article ok")
-    except PageError as error:
-        done.append(f"article {type(error).__name__}")
-    try:
-        parse_listing(LISTING_URL, body)
-        done.append("listing ok")
-    except PageError as error:
-        done.append(f"listing {type(error).__name__}")
-    try:
-        parse_comments_api(body, ARTICLE_URL)
-        done.append("comments ok")
-    except PageError as error:
-        done.append(f"comments {type(error).__name__}")
-    try:
-        parse_comments_page(body, ARTICLE_URL)
-        done.append("comments page ok")
-    except PageError as error:
-        done.append(f"comments page {type(error).__name__}")
+    for name, parse in PARSERS:
+        try:
+            parse(body)
+            done.append(f"{name} ok")
+        except PageError as error:
+            done.append(f"{name} {type(error).__name__}")
     page_requisites(body, ARTICLE_URL)
     return done
 

@@ -23,8 +23,9 @@ import pytest
 import redis
 
 from habrmirror.crawl.frontier.jobs import job_status
-from habrmirror.crawl.run import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from habrmirror.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from habrmirror.replica import ReplicaProcess
+from habrmirror.replica.process import most_in_window
 from habrmirror.store.layout import ArchiveDir
 from tests.conftest import FAST, ROOT, run_cli
 from tests.test_crawl_support import (
@@ -125,13 +126,9 @@ def verify(out: Path) -> None:
 
 def sends_per_window(sent: list[dict[str, Any]], seconds: float) -> int:
     """The most responses the replica sent in any window of ``seconds`` (windows start at each send)."""
-    times = sorted(datetime.fromisoformat(entry["time"]).timestamp() for entry in sent)
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
+    return most_in_window(
+        sorted(datetime.fromisoformat(entry["time"]).timestamp() for entry in sent), seconds
+    )
 
 
 def test_three_workers_archive_every_post_once_into_one_archive_at_the_shared_rate(

@@ -23,17 +23,7 @@ from scrapy.exceptions import (
 from scrapy.settings import Settings
 from twisted.internet.error import ConnectError, DNSLookupError
 
-from habrmirror.exits import (  # noqa: F401 - re-exported: the crawl's exit codes
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_LOCKED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    EXIT_USAGE,
-)
 from habrmirror.store.layout import LockHeld
-
-# Exit codes, documented in the README.
 
 
 @dataclass

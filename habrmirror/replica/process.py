@@ -86,6 +86,17 @@ class _ReplicaClient:
         return self.origin + path
 
 
+def most_in_window(times: list[float], seconds: float) -> int:
+    """The most of ``times`` (sorted, in seconds) inside any window of ``seconds`` starting at one of them: how
+    the tests and ``bench/workers.py`` read a shared rate limit off the sent log's times."""
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= seconds:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 class ReplicaProcess(_ReplicaClient):
     """The replica in a child process on a free port; stopped (SIGTERM, then kill) on exit."""
 

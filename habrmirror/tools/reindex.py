@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import pickle
-import re
 import shutil
 import time
 from array import array
@@ -65,7 +64,7 @@ from habrmirror.store.layout import ArchiveDir
 from habrmirror.store.recovery import CHECKPOINT_NAME
 from habrmirror.store.search import SearchRebuild, rebuild_search_index, remove_search_index, row_stems
 from habrmirror.tools.pool import process_pool
-from habrmirror.urls import article_id, is_article_url
+from habrmirror.urls import article_id, comments_source_id, is_article_url
 from habrmirror.wording import plural
 
 logger = logging.getLogger(__name__)
@@ -83,12 +82,6 @@ WINDOW = 8  # tasks in flight per worker (~0.4 s of parsing): it does not run dr
 FEED_ROWS = 2  # rows of finished shards put into the search index after each result (about one row a result)
 _NEW_SUFFIX = ".reindex-new"
 _OLD_SUFFIX = ".reindex-old"
-
-
-# Comments sources the crawl fetched after a page: the API answer, then (when it failed) the comments page.
-_COMMENTS_ANSWER = re.compile(
-    r"/(?:kek/v2/articles|(?:ru|en)/(?:companies/[^/]+/)?(?:articles|news|posts))/(\d+)/comments/?(?:[?#]|$)"
-)
 
 
 def url_key(text: str) -> int:
@@ -307,12 +300,13 @@ def _scan_records(archive: ArchiveDir, warcs: list[Path], report: ReindexReport)
             pointer = WarcPointer(filename, at.offset, at.length, at.record_id)
             if at.rec_type == "response" and status == 200 and html:
                 scan.originals[at.record_id] = pointer
-            answer = _COMMENTS_ANSWER.search(url)
-            if answer:
+            # the comments sources the crawl fetched after a page: the API answer, then (if it failed) the page
+            answer = comments_source_id(url)
+            if answer is not None:
                 if at.rec_type == "response":
                     scan.comment_originals[at.record_id] = pointer
                 refers = headers.get_header("WARC-Refers-To") if at.rec_type == "revisit" else None
-                scan.comment_answers.setdefault(int(answer[1]), []).append((order, url, pointer, refers))
+                scan.comment_answers.setdefault(answer, []).append((order, url, pointer, refers))
                 continue
             if not is_article_url(url):
                 continue

@@ -16,7 +16,7 @@ import math
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -49,12 +49,6 @@ def listing_priority(page: int) -> int:
     worker; without the lookahead the downloader would sit idle for that wait at every page boundary, with it
     at most ~two pages of article requests are queued (memory stays flat however long the walk)."""
     return article_priority(page) + 3
-
-
-def same_path_at(url: str, origin: str) -> str:
-    """``url``'s path and query on ``origin`` (scheme and host:port)."""
-    parts, base = urlsplit(url), urlsplit(origin)
-    return urlunsplit((base.scheme, base.netloc, parts.path or "/", parts.query, ""))
 
 
 def parse_id_range(text: str) -> range:
@@ -216,7 +210,8 @@ class ArticlesSpider(HabrSpider):
             self.requested.add(article)  # the listings do not ask for it a second time
             self.session.stats_inc("articles_retried")
             # the page it failed at, on this run's origin (an earlier run's may have been another host or port)
-            yield self.article_request(same_path_at(url, self.origin), article, priority=10)
+            path = urlsplit(url)._replace(scheme="", netloc="").geturl()
+            yield self.article_request(at_origin(path, self.origin), article, priority=10)
 
     def block_requests(self, ids: range) -> Iterator[scrapy.Request]:
         """The requests of the ids not archived and not known gone (a whole ``--ids`` range, or one block)."""
